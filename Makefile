@@ -19,7 +19,7 @@ run: $(STAMP)
 	$(BIN)/ussd-gateway demo --data-dir $(DEMO_DIR) --host 127.0.0.1 --port 8080
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 check-menus: $(STAMP)
 	$(BIN)/ussd-gateway menus check

@@ -39,7 +39,7 @@ class AccountService:
         msisdn = normalize_msisdn(raw_msisdn)
         sub = await self.store.get_subscriber(msisdn)
         if sub is None:
-            raise UnknownSubscriber(msisdn)
+            raise UnknownSubscriber(f"no subscriber {msisdn}")
         return sub
 
     async def _decide(self, raw_msisdn: str, decide: Callable[[Subscriber], Decision]) -> Decision:

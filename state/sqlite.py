@@ -115,6 +115,10 @@ class SqliteStore:
             raise
         return store
 
+    async def ping(self) -> None:
+        """Raise StoreError if the database cannot answer."""
+        await self._run(lambda db: db.execute("SELECT 1").fetchone())
+
     async def close(self) -> None:
         """Close the connection (its thread ends with it)."""
         await self._conn.close()

@@ -99,5 +99,8 @@ class Store(Protocol):
         """End sessions idle or open too long (dropping their pending data) and purge
         ended ones older than ``keep`` seconds."""
 
+    async def ping(self) -> None:
+        """Raise if the database cannot be reached (health checks)."""
+
     async def close(self) -> None:
         """Release connections."""

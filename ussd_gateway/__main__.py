@@ -1,0 +1,4 @@
+from ussd_gateway.cli import main
+import sys
+
+sys.exit(main())
