@@ -175,6 +175,8 @@ class Engine:
         machine = menu.machine(model=model)
         await _settle(machine.activate_initial_state())
         for count, param in enumerate(params, start=1):
+            if model.state in menu.final_states:
+                break  # nothing left to choose: the final screen is the honest answer
             screen = menu.screens.get(str(model.state))
             if screen is not None and screen.input is not None and screen.input.secret:
                 refusal = self._end_text(menu, "secret_in_dial_string", lang)
