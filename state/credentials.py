@@ -56,6 +56,12 @@ class Pepper:
         """Keyed digest of a PUK1 for storage and comparison."""
         return hmac.new(self._key, puk.encode("utf-8"), hashlib.sha256).digest()
 
+    def tag(self, purpose: str, value: str) -> str:
+        """Keyed hex tag of ``value`` for ``purpose``: lets us recognise a value we saw
+        (a repeated USSD hop) without storing it (it may contain a PUK1 or password)."""
+        message = f"{purpose}\x00{value}".encode()
+        return hmac.new(self._key, message, hashlib.sha256).hexdigest()
+
     def matches(self, puk: str, digest: bytes) -> bool:
         """Constant-time check of a typed PUK1 against a stored digest."""
         return hmac.compare_digest(self.digest(puk), digest)

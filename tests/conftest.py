@@ -206,3 +206,13 @@ def read_log() -> list[dict[str, object]]:
     """The run's log lines so far, parsed."""
     stream_lines = LOG_PATH.read_text(encoding="utf-8").splitlines() if LOG_PATH.exists() else []
     return [json.loads(line) for line in stream_lines if line.startswith("{")]
+
+
+def assert_not_stored(database: str, *secrets: str) -> None:
+    """None of ``secrets`` appears in the database file or its write-ahead log."""
+    for suffix in ("", "-wal"):
+        path = Path(database + suffix)
+        if path.exists():
+            raw = path.read_bytes()
+            for secret in secrets:
+                assert secret.encode() not in raw, f"a typed secret is stored in {path.name}"

@@ -136,7 +136,7 @@ class Engine:
             ack = reply("", ends=True)
             await self._end_session(session, req, ack, now, str(req.op))
             return _Result(ack, session.service, session.state, outcome=str(req.op))
-        if req.hop_key == session.last_hop_key:
+        if self._hop_tag(req.hop_key) == session.last_hop_key:
             return _Result(
                 UssdReply.from_dict(session.last_reply), session.service, session.state, "repeat"
             )
@@ -196,7 +196,7 @@ class Engine:
             started_at=now,
             updated_at=now,
             hop=1,
-            last_hop_key=req.hop_key,
+            last_hop_key=self._hop_tag(req.hop_key),
             last_reply=answer.to_dict(),
             data=data,
             ended_at=now if answer.ends else None,
@@ -259,15 +259,21 @@ class Engine:
             return None
         return spec.event
 
+    def _hop_tag(self, hop_key: str) -> str:
+        """What is stored of a hop key: its length and a keyed tag, never the key itself
+        (Africa's Talking's key is the cumulative text, with every PUK1 and password)."""
+        return f"{len(hop_key)}:{self.pepper.tag('ussd-hop', hop_key)}"
+
     def _this_input(self, req: UssdRequest, session: UssdSession) -> str:
         if not req.cumulative:
             return req.text
-        previous = session.last_hop_key
-        if not previous:
+        length = int(session.last_hop_key.partition(":")[0])
+        if length == 0:
             return req.text
-        if not req.text.startswith(previous + "*"):
+        previous, separator, new = req.text[:length], req.text[length:length + 1], req.text[length + 1:]
+        if separator != "*" or self._hop_tag(previous) != session.last_hop_key:
             raise BadRequest("text does not continue the session's previous inputs")
-        return req.text[len(previous) + 1:]
+        return new
 
     def _services(self, menu: Menu, lang: str, now: float) -> HopServices:
         alert = menu.messages.get("puk_lock_alert")
@@ -282,7 +288,8 @@ class Engine:
         state = str(model.state)
         final = state in menu.final_states
         notice = None
-        if model.notice is not None:
+        # A notice explains why a question is asked again; a final screen speaks for itself.
+        if model.notice is not None and not final:
             notice = fill(self.catalog.message(menu, model.notice.key, lang), model.notice.values)
         lines = screen_lines(menu.screens[state], lang, notice=notice)
         pages = paginate(lines, self.catalog.navigation(lang), menu.limit)
@@ -311,7 +318,7 @@ class Engine:
             data=data,
             updated_at=now,
             hop=session.hop + 1,
-            last_hop_key=req.hop_key,
+            last_hop_key=self._hop_tag(req.hop_key),
             last_reply=answer.to_dict(),
             ended_at=now if answer.ends else None,
             end_reason="completed" if answer.ends else None,
@@ -328,7 +335,7 @@ class Engine:
             data={},
             updated_at=now,
             hop=session.hop + 1,
-            last_hop_key=req.hop_key,
+            last_hop_key=self._hop_tag(req.hop_key),
             last_reply=answer.to_dict(),
             ended_at=now,
             end_reason=reason,

@@ -10,6 +10,7 @@ from conftest import (
     OPEN_RU,
     WRONG_PUKS,
     HandsetFactory,
+    assert_not_stored,
 )
 from state.models import ClosedBy
 from state.sqlite import SqliteStore
@@ -172,3 +173,13 @@ async def test_english_subscriber_gets_english(handset: HandsetFactory) -> None:
     assert screen.text == (
         "Access to your self-service account is open.\n1. Close\n2. Open"
     )
+
+
+async def test_typed_puks_are_not_stored(handset: HandsetFactory, store: SqliteStore) -> None:
+    """Neither a wrong nor the right PUK1 is kept in the database, in any form we can read."""
+    phone = handset(CLOSED_SELF.msisdn)
+    await phone.dial("*141*3*6#")
+    await phone.send("2")
+    await phone.send(WRONG_PUKS[5])
+    await phone.send(CLOSED_SELF.puk)
+    assert_not_stored(store.path, WRONG_PUKS[5], CLOSED_SELF.puk)
