@@ -37,7 +37,8 @@ import pytest
 import yaml
 from aiohttp.test_utils import TestServer
 
-from conftest import DIALECTS, SECRETS
+from conftest import DIALECTS, SECRETS, TYPED_SECRETS, assert_not_stored
+from ussd_gateway.config import Settings
 
 GOLDEN = Path(__file__).resolve().parent
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
@@ -186,13 +187,14 @@ def test_dialect_differences_name_real_cases() -> None:
 
 @pytest.mark.parametrize(("dialect", "case"), _discover())
 async def test_golden(
-    dialect: str, case: str, gateway: TestServer, http: aiohttp.ClientSession
+    dialect: str, case: str, gateway: TestServer, http: aiohttp.ClientSession, settings: Settings
 ) -> None:
-    """The gateway answers every hop of the dialogue exactly as the ``.reply`` file says."""
+    """The gateway answers every hop exactly as the ``.reply`` file says, storing no secret."""
     folder = GOLDEN / dialect
     hops = load_hops(folder / f"{case}.request", dialect)
     base = str(gateway.make_url("")).rstrip("/")
     actual = [await post(http, base, dialect, hop) for hop in hops]
+    assert_not_stored(str(settings.database), *TYPED_SECRETS)
     reply_path = folder / f"{case}.reply"
     if UPDATE:
         dump_answers(reply_path, actual)

@@ -1,0 +1,87 @@
+"""The SQLite store: atomic change sets, optimistic versions, migrations, constraints."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from conftest import OPEN_RU
+from state.errors import ConcurrentUpdate, MigrationError, StoreError
+from state.models import AuditEntry, Channel, ChangeSet, OutboxMessage, UssdSession
+from state.sqlite import SqliteStore
+
+
+async def test_pragmas_and_schema_version(store: SqliteStore) -> None:
+    """WAL, synchronous=FULL and the latest schema version are in force."""
+    with sqlite3.connect(store.path) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 1
+
+
+async def test_migrations_are_idempotent(store: SqliteStore) -> None:
+    """Opening an up-to-date database again changes nothing."""
+    again = await SqliteStore.open(store.path)
+    await again.close()
+    assert (await store.get_subscriber(OPEN_RU.msisdn)) is not None
+
+
+async def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    """A database from a newer release is not touched."""
+    path = tmp_path / "future.sqlite3"
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA user_version = 99")
+    with pytest.raises(MigrationError):
+        await SqliteStore.open(path)
+
+
+async def test_stale_version_fails_and_writes_nothing(store: SqliteStore) -> None:
+    """A write based on an old snapshot raises ConcurrentUpdate; its audit is rolled back."""
+    sub = await store.get_subscriber(OPEN_RU.msisdn)
+    first = replace(sub, puk_failures=1, version=sub.version + 1)
+    await store.commit(ChangeSet.write(sub, first))
+    stale = replace(sub, puk_failures=2, version=sub.version + 1)
+    entry = AuditEntry(sub.msisdn, "puk_failed", "t", Channel.USSD, 1.0)
+    with pytest.raises(ConcurrentUpdate):
+        await store.commit(ChangeSet(((sub.version, stale),), (entry,),
+                                     (OutboxMessage(sub.msisdn, "k", "b", 1.0),)))
+    assert (await store.get_subscriber(OPEN_RU.msisdn)).puk_failures == 1
+    assert await store.audit_for(OPEN_RU.msisdn) == []
+    assert await store.outbox() == []
+
+
+async def test_session_write_is_checked_by_hop(store: SqliteStore) -> None:
+    """Two writers of the same session: the second, reading an old hop, loses."""
+    session = UssdSession("native:s", OPEN_RU.msisdn, "access", "menu_open", "ru", 1.0, 1.0, 1,
+                          "0:x", {"text": "t", "ends": False, "encoding": "ucs2", "length": 1})
+    await store.commit(ChangeSet(), session=session, session_hop_read=None)
+    with pytest.raises(ConcurrentUpdate):
+        await store.commit(ChangeSet(), session=session, session_hop_read=None)
+    await store.commit(ChangeSet(), session=replace(session, hop=2), session_hop_read=1)
+    with pytest.raises(ConcurrentUpdate):
+        await store.commit(ChangeSet(), session=replace(session, hop=2), session_hop_read=1)
+
+
+async def test_plain_password_cannot_be_stored(store: SqliteStore) -> None:
+    """The schema itself refuses a password column that is not an argon2id hash."""
+    sub = await store.get_subscriber(OPEN_RU.msisdn)
+    plain = replace(sub, password_hash="hunter2hunter2", version=sub.version + 1)
+    with pytest.raises(StoreError):
+        await store.commit(ChangeSet.write(sub, plain))
+
+
+async def test_sweep_ends_idle_sessions_and_purges_old_ones(store: SqliteStore) -> None:
+    """Idle sessions end with their data dropped; long-ended ones are deleted."""
+    reply = {"text": "t", "ends": False, "encoding": "ucs2", "length": 1}
+    idle = UssdSession("n:idle", OPEN_RU.msisdn, "password", "confirm_password", "ru", 100.0,
+                       100.0, 1, "0:x", reply, {"pending": "$argon2id$..."})
+    old = UssdSession("n:old", OPEN_RU.msisdn, "access", "opened", "ru", 0.0, 0.0, 2, "0:y",
+                      reply, ended_at=1.0, end_reason="completed")
+    for s in (idle, old):
+        await store.commit(ChangeSet(), session=s, session_hop_read=None)
+    result = await store.sweep_sessions(1000.0, idle=60, total=180, keep=600)
+    assert (result.expired, result.purged) == (1, 1)
+    swept, _ = await store.load_hop("n:idle", OPEN_RU.msisdn)
+    assert swept is not None and swept.data == {} and swept.end_reason == "expired"
