@@ -27,6 +27,7 @@ from state.store import SubscriberRecord
 from ussd_gateway import logs
 from ussd_gateway.app import create_app
 from ussd_gateway.config import Secret, Settings
+from ussd_gateway.demo import DEMO_SUBSCRIBERS
 
 PEPPER_HEX = "5e" * 32
 DIALECTS = ("native", "africastalking", "hubtel")
@@ -56,9 +57,17 @@ CLOSED_OPERATOR = TestSubscriber("375297654321", "17320508", closed_by=ClosedBy.
 SUBSCRIBERS = (OPEN_RU, OPEN_EN, CLOSED_SELF, CLOSED_ORG, CLOSED_OPERATOR)
 
 WRONG_PUKS = ("90000001", "90000002", "90000003", "90000004", "90000005", "90000006")
-PASSWORDS = ("Vasilek-2026", "Ромашка-полевая", "tulip garden 77", "Kolokolchik#9")
+PASSWORDS = (
+    "Vasilek-2026", "Ромашка-полевая", "tulip garden 77", "Kolokolchik#9",
+    "lilac by the window",  # simulators/scripts/password.yaml
+)
 """Passwords tests type; the end-of-run log scan looks for each of them."""
-TYPED_SECRETS = frozenset({s.puk for s in SUBSCRIBERS} | set(WRONG_PUKS) | set(PASSWORDS))
+TYPED_SECRETS = frozenset(
+    {s.puk for s in SUBSCRIBERS}
+    | {d.puk1 for d in DEMO_SUBSCRIBERS}
+    | set(WRONG_PUKS)
+    | set(PASSWORDS)
+)
 
 
 class FakeClock:
