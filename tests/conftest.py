@@ -87,7 +87,7 @@ class FakeClock:
 def pytest_configure(config: pytest.Config) -> None:
     """Log the whole run as JSON to one file, for the secret scan at the end."""
     LOG_PATH.parent.mkdir(parents=True, exist_ok=True)
-    stream = LOG_PATH.open("w", encoding="utf-8")
+    stream = LOG_PATH.open("w", encoding="utf-8", buffering=1)  # line-buffered: always current
     config.stash[_LOG_STREAM] = stream
     logs.configure("debug", stream)
 

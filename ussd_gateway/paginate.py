@@ -49,7 +49,8 @@ def paginate(lines: list[str], nav: Navigation, limit: Limit = ussd_limit) -> li
     whole = "\n".join(lines)
     if fits(whole, limit):
         return [whole]
-    pieces = [piece for line in lines for piece in _pieces(line, nav, limit)]
+    # Whitespace-only pieces carry nothing a handset can show; a page of them is noise.
+    pieces = [p for line in lines for p in _pieces(line, nav, limit) if p.strip()]
     pages: list[list[str]] = []
     current: list[str] = []
     for piece in pieces:
@@ -91,8 +92,8 @@ def _pieces(line: str, nav: Navigation, limit: Limit) -> list[str]:
         # A single word longer than a page: split it by characters.
         current = ""
         for ch in word:
-            if _room(nav, current + ch, limit):
-                current += ch
+            if not current or _room(nav, current + ch, limit):
+                current += ch  # a lone character always goes somewhere: never lost
             else:
                 out.append(current)
                 current = ch
