@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO_DIR ?= var/demo
 
-.PHONY: run test install check-menus clean
+.PHONY: run test install check-menus clean bench-hop
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,3 +26,6 @@ check-menus: $(STAMP)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .hypothesis
+
+bench-hop: $(STAMP)
+	$(BIN)/python -m bench.hop_cost --cycles 300

@@ -123,7 +123,7 @@ class HandsetState:
 
     def advanced(self, op: Op, text: str, reply: Reply) -> HandsetState:
         """The state after ``op`` with ``text`` was sent and answered by ``reply``."""
-        inputs = self.inputs + (text,) if op is Op.CONTINUE else self.inputs
+        inputs = (*self.inputs, text) if op is Op.CONTINUE else self.inputs
         return replace(self, hop=self.hop + 1, inputs=inputs, client_state=reply.client_state)
 
 
@@ -281,7 +281,7 @@ class AfricasTalkingCodec:
         if op is Op.ABORT:
             return None  # The dialect has no abort: the centre just stops calling.
         # Cumulative: every input of the session so far, joined by "*".
-        inputs = state.inputs + (text,) if op is Op.CONTINUE else ()
+        inputs = (*state.inputs, text) if op is Op.CONTINUE else ()
         form = {
             "sessionId": state.session_id,
             "serviceCode": state.dialled,
@@ -291,8 +291,10 @@ class AfricasTalkingCodec:
         }
         body = urlencode(form).encode("ascii")
         return HttpRequest(
-            "POST", "/ussd/africastalking",
-            _headers("application/x-www-form-urlencoded", secret), body,
+            "POST",
+            "/ussd/africastalking",
+            _headers("application/x-www-form-urlencoded", secret),
+            body,
         )
 
     def parse(self, state: HandsetState, status: int, content_type: str, body: bytes) -> Reply:
@@ -306,7 +308,7 @@ class AfricasTalkingCodec:
             raise SimulatorError(f"HTTP 200 but the body is not UTF-8 ({exc})") from exc
         for prefix, ends in (("CON ", False), ("END ", True)):
             if text.startswith(prefix):
-                return Reply(Screen(text[len(prefix):], ends))
+                return Reply(Screen(text[len(prefix) :], ends))
         raise SimulatorError(f"reply should start with 'CON ' or 'END ', got {_snippet(text)!r}")
 
 

@@ -38,7 +38,7 @@ from simulators.dialects import (
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 DEFAULT_TIMEOUT = 10.0
-SECRET_ENV = "USSD_GATEWAY_SECRET"
+SECRET_ENV = "USSD_GATEWAY_SECRET"  # noqa: S105 - the variable's name, not a secret
 EXIT_OK, EXIT_MISMATCH, EXIT_ERROR = 0, 1, 2
 
 ScriptSource = str | os.PathLike[str] | Mapping[str, Any]
@@ -130,8 +130,12 @@ class Handset:
         url = self._url + request.path
         try:
             async with self._http.request(
-                request.method, url, data=request.body, headers=dict(request.headers),
-                timeout=self._timeout, allow_redirects=False,
+                request.method,
+                url,
+                data=request.body,
+                headers=dict(request.headers),
+                timeout=self._timeout,
+                allow_redirects=False,
             ) as response:
                 return response.status, response.content_type, await response.read()
         except TimeoutError:
@@ -182,8 +186,11 @@ class _TextLoader(yaml.SafeLoader):
 
 
 _TextLoader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag not in (
-        "tag:yaml.org,2002:int", "tag:yaml.org,2002:float")]
+    first: [
+        (tag, rx)
+        for tag, rx in resolvers
+        if tag not in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+    ]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 
@@ -227,7 +234,8 @@ def load_script(source: ScriptSource) -> Script:
         data: Any = source
     else:
         try:
-            data = yaml.load(Path(source).read_text(encoding="utf-8"), Loader=_TextLoader)
+            # _TextLoader is a SafeLoader subclass: no object construction.
+            data = yaml.load(Path(source).read_text(encoding="utf-8"), Loader=_TextLoader)  # noqa: S506
         except OSError as exc:
             raise ScriptError(f"cannot read script: {exc}") from exc
         except yaml.YAMLError as exc:
@@ -254,7 +262,7 @@ def load_script(source: ScriptSource) -> Script:
 def _step(number: int, raw: Any) -> Step:
     where = f"step {number}"
     if not isinstance(raw, Mapping) or not raw:
-        raise ScriptError(f"{where}: must be a mapping like {{send: \"1\"}}, got {raw!r}")
+        raise ScriptError(f'{where}: must be a mapping like {{send: "1"}}, got {raw!r}')
     unknown = set(raw) - set(_ACTIONS) - set(_CHECKS)
     if unknown:
         raise ScriptError(f"{where}: unknown key(s) {', '.join(sorted(map(str, unknown)))}")
@@ -275,7 +283,7 @@ def _step(number: int, raw: Any) -> Step:
     if action in ("dial", "send"):
         arg = text(action)
         if action == "dial" and not arg.strip():
-            raise ScriptError(f"{where}: dial needs a code such as \"*141#\"")
+            raise ScriptError(f'{where}: dial needs a code such as "*141#"')
     expect = None
     if "expect" in raw:
         try:
@@ -298,7 +306,7 @@ async def run_script(
     secret: str | None = None,
     session: aiohttp.ClientSession,
     out: TextIO | None = None,
-    timeout: float = DEFAULT_TIMEOUT,
+    timeout: float = DEFAULT_TIMEOUT,  # noqa: ASYNC109 - per request, handed to aiohttp
     new_session_id: Callable[[], str] | None = None,
 ) -> int:
     """Run a scenario (file path or already-parsed mapping); returns the exit code 0/1/2.
@@ -317,8 +325,13 @@ async def run_script(
         if not number:
             raise ScriptError("no msisdn: give --msisdn or 'msisdn:' in the script")
         handset = Handset(
-            session, url=url, msisdn=number, dialect=script.dialect or dialect,
-            secret=secret, timeout=timeout, new_session_id=new_session_id,
+            session,
+            url=url,
+            msisdn=number,
+            dialect=script.dialect or dialect,
+            secret=secret,
+            timeout=timeout,
+            new_session_id=new_session_id,
         )
     except (ScriptError, ValueError) as exc:
         say(f"ERROR: {exc}")
@@ -335,9 +348,12 @@ async def run_script(
             say("> abort (session still running at end of script)")
             await handset.abort()
     except Mismatch as exc:
-        say(f"FAIL step {step.number if step else '(end)'}: {step.describe() if step else ''}",
+        say(
+            f"FAIL step {step.number if step else '(end)'}: {step.describe() if step else ''}",
             f"  expected: {exc.expected}",
-            "  actual screen:", *indented(exc.screen))
+            "  actual screen:",
+            *indented(exc.screen),
+        )
         await _abandon(handset)
         return EXIT_MISMATCH
     except (HandsetError, ScriptError, SimulatorError) as exc:
@@ -445,8 +461,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--dialect", choices=[d.value for d in Dialect], default="native")
     parser.add_argument("--secret", help=f"bearer secret (default: ${SECRET_ENV})")
     parser.add_argument("--script", type=Path, help="run a YAML scenario instead of prompting")
-    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
-                        help="seconds per request (default: %(default)s)")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        help="seconds per request (default: %(default)s)",
+    )
     return parser
 
 
@@ -480,11 +500,22 @@ async def _amain(args: argparse.Namespace, secret: str | None) -> int:
     async with aiohttp.ClientSession() as http:
         if args.script is not None:
             return await run_script(
-                args.script, url=args.url, msisdn=args.msisdn, dialect=args.dialect,
-                secret=secret, session=http, timeout=args.timeout,
+                args.script,
+                url=args.url,
+                msisdn=args.msisdn,
+                dialect=args.dialect,
+                secret=secret,
+                session=http,
+                timeout=args.timeout,
             )
-        handset = Handset(http, url=args.url, msisdn=args.msisdn, dialect=args.dialect,
-                          secret=secret, timeout=args.timeout)
+        handset = Handset(
+            http,
+            url=args.url,
+            msisdn=args.msisdn,
+            dialect=args.dialect,
+            secret=secret,
+            timeout=args.timeout,
+        )
         return await interactive(handset)
 
 

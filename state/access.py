@@ -14,10 +14,10 @@ Each function is a pure decision: a snapshot in, the new snapshot and a change s
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from state.credentials import Pepper
-from state.models import AuditEntry, Channel, ChangeSet, ClosedBy, OutboxMessage, Subscriber
+from state.models import AuditEntry, ChangeSet, Channel, ClosedBy, OutboxMessage, Subscriber
 
 PUK_ATTEMPTS = 5
 
@@ -51,7 +51,7 @@ class Decision:
 
     outcome: str
     subscriber: Subscriber
-    changes: ChangeSet = ChangeSet()
+    changes: ChangeSet = field(default_factory=ChangeSet)
     attempts_left: int = 0
 
 
@@ -114,8 +114,7 @@ def open_with_puk(
         return Decision(PukOutcome.LOCKED, sub)
     actor = "subscriber"
     if pepper.matches(puk, sub.puk_digest):
-        after = _advance(sub, closed_by=None, closed_reason=None, closed_at=None, puk_failures=0
-        )
+        after = _advance(sub, closed_by=None, closed_reason=None, closed_at=None, puk_failures=0)
         entry = AuditEntry(sub.msisdn, "access_opened", actor, channel, now, {"proof": "puk1"})
         return Decision(PukOutcome.ACCEPTED, after, ChangeSet.write(sub, after, entry))
     failures = sub.puk_failures + 1

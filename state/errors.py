@@ -1,11 +1,11 @@
 """Errors of the account/subscriber core.
 
-    StoreError
-    ├── InvalidMsisdn        a number that is not a subscriber number at all
-    ├── UnknownSubscriber    a well-formed number the core does not hold
-    ├── ConcurrentUpdate     another writer changed the row first; retry the unit of work
-    ├── ImportError_         a subscriber file that cannot be imported (line and reason)
-    └── MigrationError       the database schema is newer than this code
+StoreError
+├── InvalidMsisdn        a number that is not a subscriber number at all
+├── UnknownSubscriber    a well-formed number the core does not hold
+├── ConcurrentUpdate     another writer changed the row first; retry the unit of work
+├── ImportError_         a subscriber file that cannot be imported (line and reason)
+└── MigrationError       the database schema is newer than this code
 """
 
 from __future__ import annotations

@@ -39,8 +39,7 @@ def read_subscriber_file(path: Path, pepper: Pepper) -> list[SubscriberRecord]:
         raise SubscriberImportError(str(path), f"cannot read: {exc.__class__.__name__}") from exc
     if path.suffix.lower() == ".csv":
         rows: Iterable[tuple[str, Any]] = (
-            (f"{path}:{i}", row)
-            for i, row in enumerate(csv.DictReader(io.StringIO(text)), start=2)
+            (f"{path}:{i}", row) for i, row in enumerate(csv.DictReader(io.StringIO(text)), start=2)
         )
     elif path.suffix.lower() in (".yaml", ".yml"):
         rows = _yaml_rows(text, str(path))

@@ -26,7 +26,9 @@ def normalize_msisdn(raw: str) -> str:
         InvalidMsisdn: if ``raw`` is not a number of an accepted operator code.
     """
     if not isinstance(raw, str) or not raw or len(raw) > _MAX_RAW:
-        raise InvalidMsisdn("a phone number is +375, an operator code (25, 29, 33, 44) and 7 digits")
+        raise InvalidMsisdn(
+            "a phone number is +375, an operator code (25, 29, 33, 44) and 7 digits"
+        )
     digits = _SEPARATORS.sub("", raw)
     if digits.startswith("+"):
         digits = digits[1:]
@@ -35,7 +37,7 @@ def normalize_msisdn(raw: str) -> str:
     if not digits.isascii() or not digits.isdigit():
         raise InvalidMsisdn("a phone number has digits only, with optional + and separators")
     if digits.startswith(COUNTRY_CODE):
-        national = digits[len(COUNTRY_CODE):]
+        national = digits[len(COUNTRY_CODE) :]
     elif digits.startswith("80"):
         national = digits[2:]  # domestic trunk prefix 8 followed by 0 + operator code
     elif digits.startswith("0"):
@@ -43,7 +45,9 @@ def normalize_msisdn(raw: str) -> str:
     else:
         national = digits
     if len(national) != 9 or national[:2] not in OPERATOR_CODES:
-        raise InvalidMsisdn("a phone number is +375, an operator code (25, 29, 33, 44) and 7 digits")
+        raise InvalidMsisdn(
+            "a phone number is +375, an operator code (25, 29, 33, 44) and 7 digits"
+        )
     return COUNTRY_CODE + national
 
 

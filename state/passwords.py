@@ -13,8 +13,9 @@ import unicodedata
 from dataclasses import replace
 from functools import lru_cache
 from importlib.resources import files
+from itertools import pairwise
 
-from state.models import AuditEntry, Channel, ChangeSet, Subscriber
+from state.models import AuditEntry, ChangeSet, Channel, Subscriber
 
 MIN_LENGTH = 8
 MAX_LENGTH = 64
@@ -42,7 +43,7 @@ def _common_passwords() -> frozenset[str]:
 def _is_sequential_digits(text: str) -> bool:
     if not (text.isascii() and text.isdigit()):
         return False
-    steps = {(int(b) - int(a)) % 10 for a, b in zip(text, text[1:], strict=False)}
+    steps = {(int(b) - int(a)) % 10 for a, b in pairwise(text)}
     return steps in ({1}, {9})  # ascending or descending, wrapping 9→0 / 0→9
 
 
@@ -81,4 +82,3 @@ def set_password(
     )
     entry = AuditEntry(sub.msisdn, "password_set", actor, channel, now)
     return after, ChangeSet.write(sub, after, entry)
-

@@ -22,8 +22,8 @@ import aiosqlite
 from state.errors import ConcurrentUpdate, MigrationError, StoreError
 from state.models import (
     AuditEntry,
-    Channel,
     ChangeSet,
+    Channel,
     Client,
     ClientKind,
     ClosedBy,
@@ -39,9 +39,10 @@ _SUBSCRIBER_COLUMNS = (
     " s.puk_failures, s.puk_locked_at, s.password_changed_at, s.version, s.puk_digest,"
     " s.password_hash"
 )
+# Column lists are constants of this module; values always travel as parameters.
 _SELECT_SUBSCRIBER = (
-    f"SELECT {_SUBSCRIBER_COLUMNS} FROM subscribers s JOIN clients c ON c.id = s.client_id"
-    " WHERE s.msisdn = ?"
+    f"SELECT {_SUBSCRIBER_COLUMNS} FROM subscribers s"  # noqa: S608
+    " JOIN clients c ON c.id = s.client_id WHERE s.msisdn = ?"
 )
 _SESSION_COLUMNS = (
     "id, msisdn, service, state, lang, started_at, updated_at, hop, last_hop_key,"
@@ -128,7 +129,8 @@ class SqliteStore:
         # `_execute` is how its public methods do it, used here so a unit of work is
         # one thread hop and one uninterrupted transaction.
         try:
-            return await self._conn._execute(fn, self._conn._conn)  # noqa: SLF001
+            result: T = await self._conn._execute(fn, self._conn._conn)  # type: ignore[no-untyped-call]
+            return result
         except sqlite3.Error as exc:
             raise StoreError(f"database error: {exc.__class__.__name__}") from exc
 
@@ -159,7 +161,8 @@ class SqliteStore:
 
         def read(db: sqlite3.Connection) -> tuple[UssdSession | None, Subscriber | None]:
             srow = db.execute(
-                f"SELECT {_SESSION_COLUMNS} FROM ussd_sessions WHERE id = ?", (session_id,)
+                f"SELECT {_SESSION_COLUMNS} FROM ussd_sessions WHERE id = ?",  # noqa: S608
+                (session_id,),
             ).fetchone()
             row = db.execute(_SELECT_SUBSCRIBER, (msisdn,)).fetchone()
             return (_session(srow) if srow else None), (_subscriber(row) if row else None)

@@ -1,4 +1,5 @@
-from ussd_gateway.cli import main
 import sys
+
+from ussd_gateway.cli import main
 
 sys.exit(main())

@@ -37,7 +37,9 @@ def resolve_pepper(settings: Settings) -> Pepper:
     if settings.pepper_file is not None and settings.pepper_file.exists():
         return Pepper.from_hex(settings.pepper_file.read_text(encoding="ascii"))
     if settings.demo:
-        return Pepper.load_or_create(settings.pepper_file or settings.database.parent / "puk-pepper")
+        return Pepper.load_or_create(
+            settings.pepper_file or settings.database.parent / "puk-pepper"
+        )
     raise ConfigError(
         "no PUK1 pepper: set USSD_GATEWAY_PUK_PEPPER (hex) or store.pepper_file to an existing file"
     )

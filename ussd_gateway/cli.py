@@ -1,13 +1,13 @@
 """``ussd-gateway``: run the service, run the demo, and administer subscribers and menus.
 
-    ussd-gateway serve [--config FILE]
-    ussd-gateway demo [--data-dir DIR] [--host H] [--port P]
-    ussd-gateway subscribers import FILE
-    ussd-gateway subscribers show MSISDN
-    ussd-gateway access close|open MSISDN --by operator|organisation [--reason TEXT]
-    ussd-gateway puk unlock MSISDN
-    ussd-gateway menus check [FILES...]
-    ussd-gateway menus diagram NAME
+ussd-gateway serve [--config FILE]
+ussd-gateway demo [--data-dir DIR] [--host H] [--port P]
+ussd-gateway subscribers import FILE
+ussd-gateway subscribers show MSISDN
+ussd-gateway access close|open MSISDN --by operator|organisation [--reason TEXT]
+ussd-gateway puk unlock MSISDN
+ussd-gateway menus check [FILES...]
+ussd-gateway menus diagram NAME
 """
 
 from __future__ import annotations
@@ -52,17 +52,28 @@ async def _with_store(settings: Settings, work: Callable[[SqliteStore], Awaitabl
 def _cmd_serve(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
     logs.configure(settings.log_level)
     app = create_app(settings)
-    web.run_app(app, host=settings.host, port=settings.port, access_log=None,
-                shutdown_timeout=10, print=lambda *_: None)
+    web.run_app(
+        app,
+        host=settings.host,
+        port=settings.port,
+        access_log=None,
+        shutdown_timeout=10,
+        print=lambda *_: None,
+    )
     return 0
 
 
 def _cmd_demo(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
     data_dir = Path(args.data_dir)
     demo = Settings(
-        host=args.host, port=args.port, database=data_dir / "gateway.sqlite3",
-        pepper_file=data_dir / "puk-pepper", demo=True, log_level=settings.log_level,
-        session_idle=settings.session_idle, session_total=settings.session_total,
+        host=args.host,
+        port=args.port,
+        database=data_dir / "gateway.sqlite3",
+        pepper_file=data_dir / "puk-pepper",
+        demo=True,
+        log_level=settings.log_level,
+        session_idle=settings.session_idle,
+        session_total=settings.session_total,
     )
     pepper = resolve_pepper(demo)
 
@@ -85,8 +96,10 @@ def _cmd_import(settings: Settings, args: argparse.Namespace, out: TextIO) -> in
 
     async def work(store: SqliteStore) -> int:
         summary = await store.import_subscribers(records)
-        print(f"imported {len(records)}: {summary.created} created, {summary.updated} updated",
-              file=out)
+        print(
+            f"imported {len(records)}: {summary.created} created, {summary.updated} updated",
+            file=out,
+        )
         return 0
 
     return asyncio.run(_with_store(settings, work))
@@ -99,7 +112,9 @@ def _cmd_show(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
         print(f"msisdn        {sub.msisdn}", file=out)
         print(f"client        {client.name if client else '?'} ({sub.client_kind})", file=out)
         print(f"language      {sub.lang}", file=out)
-        state = "open" if sub.access_open else f"closed by {sub.closed_by} at {_when(sub.closed_at)}"
+        state = (
+            "open" if sub.access_open else f"closed by {sub.closed_by} at {_when(sub.closed_at)}"
+        )
         print(f"access        {state}", file=out)
         if sub.closed_reason:
             print(f"reason        {sub.closed_reason}", file=out)
@@ -108,8 +123,10 @@ def _cmd_show(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
         pw = f"set {_when(sub.password_changed_at)}" if sub.has_password else "not set"
         print(f"password      {pw}", file=out)
         for entry in await store.audit_for(sub.msisdn, limit=10):
-            print(f"  {_when(entry.at)}  {entry.action:<16} by {entry.actor} via {entry.channel}",
-                  file=out)
+            print(
+                f"  {_when(entry.at)}  {entry.action:<16} by {entry.actor} via {entry.channel}",
+                file=out,
+            )
         return 0
 
     return asyncio.run(_with_store(settings, work))
@@ -121,18 +138,22 @@ def _cmd_access(settings: Settings, args: argparse.Namespace, out: TextIO) -> in
     async def work(store: SqliteStore) -> int:
         service = AccountService(store)
         change = service.close_access if args.action == "close" else service.open_access
-        decision = await change(args.msisdn, by=by, actor=f"cli:{by}", channel=Channel.CLI,
-                                reason=args.reason)
+        decision = await change(
+            args.msisdn, by=by, actor=f"cli:{by}", channel=Channel.CLI, reason=args.reason
+        )
         print(f"{decision.subscriber.msisdn}: {decision.outcome}", file=out)
-        return 0 if decision.outcome in ("closed", "opened", "already_closed", "already_open") else 1
+        return (
+            0 if decision.outcome in ("closed", "opened", "already_closed", "already_open") else 1
+        )
 
     return asyncio.run(_with_store(settings, work))
 
 
 def _cmd_unlock(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
     async def work(store: SqliteStore) -> int:
-        decision = await AccountService(store).unlock_puk(args.msisdn, actor="cli:operator",
-                                                          channel=Channel.CLI)
+        decision = await AccountService(store).unlock_puk(
+            args.msisdn, actor="cli:operator", channel=Channel.CLI
+        )
         print(f"{decision.subscriber.msisdn}: {decision.outcome}", file=out)
         return 0
 
@@ -154,9 +175,14 @@ def _cmd_menus_diagram(settings: Settings, args: argparse.Namespace, out: TextIO
 
 def build_parser() -> argparse.ArgumentParser:
     """The command-line grammar."""
-    parser = argparse.ArgumentParser(prog="ussd-gateway", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--config", type=Path, help="TOML settings file (else $USSD_GATEWAY_CONFIG)")
+    parser = argparse.ArgumentParser(
+        prog="ussd-gateway",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--config", type=Path, help="TOML settings file (else $USSD_GATEWAY_CONFIG)"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     sub.add_parser("serve", help="run the gateway").set_defaults(run=_cmd_serve)

@@ -106,7 +106,11 @@ class Settings:
         secrets = {
             name: Secret(str(value))
             for name in DIALECT_NAMES
-            if (value := env.get(f"{_PREFIX}SECRET_{name.upper()}", doc.get("dialects", {}).get(name)))
+            if (
+                value := env.get(
+                    f"{_PREFIX}SECRET_{name.upper()}", doc.get("dialects", {}).get(name)
+                )
+            )
         }
         pepper_text = env.get(_PREFIX + "PUK_PEPPER")
         pepper_file = pick("PUK_PEPPER_FILE", store, "pepper_file", None)

@@ -28,16 +28,45 @@ class DemoSubscriber:
 
 
 DEMO_SUBSCRIBERS = (
-    DemoSubscriber("375291000001", "40718263", "ru", ClientKind.INDIVIDUAL, "Иван Петров",
-                   None, "access open: close it, set a password"),
-    DemoSubscriber("375331000002", "59263148", "en", ClientKind.INDIVIDUAL, "Anna Smith",
-                   None, "English menus"),
-    DemoSubscriber("375441000003", "73019462", "ru", ClientKind.INDIVIDUAL, "Ольга Ким",
-                   ClosedBy.SUBSCRIBER, "closed by the subscriber: reopen with PUK1"),
-    DemoSubscriber("375251000004", "18364027", "ru", ClientKind.LEGAL_ENTITY, "ООО «Ромашка»",
-                   ClosedBy.ORGANISATION, "closed by the organisation: not reopenable here"),
-    DemoSubscriber("375291000005", "62840193", "ru", ClientKind.INDIVIDUAL, "Павел Орлов",
-                   ClosedBy.OPERATOR, "closed by the operator: call 150"),
+    DemoSubscriber(
+        "375291000001",
+        "40718263",
+        "ru",
+        ClientKind.INDIVIDUAL,
+        "Иван Петров",
+        None,
+        "access open: close it, set a password",
+    ),
+    DemoSubscriber(
+        "375331000002", "59263148", "en", ClientKind.INDIVIDUAL, "Anna Smith", None, "English menus"
+    ),
+    DemoSubscriber(
+        "375441000003",
+        "73019462",
+        "ru",
+        ClientKind.INDIVIDUAL,
+        "Ольга Ким",
+        ClosedBy.SUBSCRIBER,
+        "closed by the subscriber: reopen with PUK1",
+    ),
+    DemoSubscriber(
+        "375251000004",
+        "18364027",
+        "ru",
+        ClientKind.LEGAL_ENTITY,
+        "ООО «Ромашка»",
+        ClosedBy.ORGANISATION,
+        "closed by the organisation: not reopenable here",
+    ),
+    DemoSubscriber(
+        "375291000005",
+        "62840193",
+        "ru",
+        ClientKind.INDIVIDUAL,
+        "Павел Орлов",
+        ClosedBy.OPERATOR,
+        "closed by the operator: call 150",
+    ),
 )
 
 
@@ -46,16 +75,23 @@ async def seed_demo(store: Store, pepper: Pepper) -> bool:
     if await store.get_subscriber(DEMO_SUBSCRIBERS[0].msisdn) is not None:
         return False
     records = [
-        SubscriberRecord(d.msisdn, pepper.digest(d.puk1), f"demo:{d.msisdn}", d.client_kind,
-                         d.client_name, d.lang)
+        SubscriberRecord(
+            d.msisdn,
+            pepper.digest(d.puk1),
+            f"demo:{d.msisdn}",
+            d.client_kind,
+            d.client_name,
+            d.lang,
+        )
         for d in DEMO_SUBSCRIBERS
     ]
     await store.import_subscribers(records)
     service = AccountService(store)
     for d in DEMO_SUBSCRIBERS:
         if d.closed_by is not None:
-            await service.close_access(d.msisdn, by=d.closed_by, actor="demo", channel=Channel.CLI,
-                                       reason="demo data")
+            await service.close_access(
+                d.msisdn, by=d.closed_by, actor="demo", channel=Channel.CLI, reason="demo data"
+            )
     return True
 
 

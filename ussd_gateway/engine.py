@@ -163,15 +163,17 @@ class Engine:
             return _Result(reply("", ends=True), outcome="abort_unknown")
         if req.op is Op.CONTINUE and not req.cumulative:
             return _Result(self._end_text(None, "session_expired", lang), outcome="unknown_session")
-        dialled = req.text if req.text.startswith("*") else compose_dialled(
-            req.service_code, req.text
+        dialled = (
+            req.text if req.text.startswith("*") else compose_dialled(req.service_code, req.text)
         )
         resolved = self.catalog.resolve(dialled)
         if resolved is None or sub is None:
             # One text for an unknown code and an unknown number: nothing tells who exists.
             return _Result(self._end_text(None, "not_available", lang), outcome="not_available")
         menu, params = resolved
-        model = MenuModel(state=None, subscriber=sub, data={}, services=self._services(menu, lang, now))
+        model = MenuModel(
+            state=None, subscriber=sub, data={}, services=self._services(menu, lang, now)
+        )
         machine = menu.machine(model=model)
         await _settle(machine.activate_initial_state())
         for count, param in enumerate(params, start=1):
@@ -220,7 +222,7 @@ class Engine:
         if pages:
             target = page + 1 if text == NAV_MORE else page - 1 if text == NAV_BACK else None
             final = session.state in menu.final_states
-            if target is not None and 0 <= target < len(pages) or final:
+            if (target is not None and 0 <= target < len(pages)) or final:
                 shown = page if target is None or not 0 <= target < len(pages) else target
                 ends = final and shown == len(pages) - 1
                 answer = reply(pages[shown], ends=ends)
@@ -270,7 +272,11 @@ class Engine:
         length = int(session.last_hop_key.partition(":")[0])
         if length == 0:
             return req.text
-        previous, separator, new = req.text[:length], req.text[length:length + 1], req.text[length + 1:]
+        previous, separator, new = (
+            req.text[:length],
+            req.text[length : length + 1],
+            req.text[length + 1 :],
+        )
         if separator != "*" or self._hop_tag(previous) != session.last_hop_key:
             raise BadRequest("text does not continue the session's previous inputs")
         return new

@@ -1,11 +1,11 @@
 """Errors of the gateway, mapped once to HTTP answers by ``ussd_gateway/web.py``.
 
-    GatewayError                (status)
-    ├── BadRequest              400  the caller sent something malformed
-    │   └── DialectParseError   400  a dialect could not read the request
-    ├── Unauthorized            401  missing or wrong shared secret
-    ├── GatewayBusy             503  a hop kept conflicting with another writer
-    └── MenuDefinitionError     —    a menu file is broken (raised at start-up, never per hop)
+GatewayError                (status)
+├── BadRequest              400  the caller sent something malformed
+│   └── DialectParseError   400  a dialect could not read the request
+├── Unauthorized            401  missing or wrong shared secret
+├── GatewayBusy             503  a hop kept conflicting with another writer
+└── MenuDefinitionError     —    a menu file is broken (raised at start-up, never per hop)
 """
 
 from __future__ import annotations

@@ -16,8 +16,22 @@ import structlog
 
 REDACTED_KEYS = frozenset(
     {
-        "password", "new_password", "puk", "puk1", "pin", "code", "otp", "text", "input",
-        "message", "token", "secret", "authorization", "body", "pepper", "password_hash",
+        "password",
+        "new_password",
+        "puk",
+        "puk1",
+        "pin",
+        "code",
+        "otp",
+        "text",
+        "input",
+        "message",
+        "token",
+        "secret",
+        "authorization",
+        "body",
+        "pepper",
+        "password_hash",
     }
 )
 _MSISDN = re.compile(r"(?<!\d)(375\d{2})\d{3}(\d{4})(?!\d)")

@@ -33,8 +33,12 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def _answer(answer: HttpAnswer) -> web.Response:
-    return web.Response(status=answer.status, body=answer.body, content_type=None,
-                        headers={"Content-Type": answer.content_type})
+    return web.Response(
+        status=answer.status,
+        body=answer.body,
+        content_type=None,
+        headers={"Content-Type": answer.content_type},
+    )
 
 
 def _error(request: web.Request, status: int, code: str, message: str) -> web.Response:
@@ -67,8 +71,13 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
         response = _error(request, 500, "internal", "internal error; it has been logged")
     response.headers["X-Request-Id"] = request_id
     # The path only: a query string may carry a caller's token.
-    log.info("http_request", method=request.method, path=request.path,
-             status=response.status, ms=round((time.perf_counter() - started) * 1000, 2))
+    log.info(
+        "http_request",
+        method=request.method,
+        path=request.path,
+        status=response.status,
+        ms=round((time.perf_counter() - started) * 1000, 2),
+    )
     return response
 
 
@@ -93,8 +102,10 @@ def authenticate(request: web.Request, dialect: str) -> None:
         return
     expected = settings.dialect_secrets.get(dialect)
     presented = _presented_secret(request)
-    if expected is None or presented is None or not hmac.compare_digest(
-        presented.encode(), expected.reveal().encode()
+    if (
+        expected is None
+        or presented is None
+        or not hmac.compare_digest(presented.encode(), expected.reveal().encode())
     ):
         raise Unauthorized("missing or wrong credentials for this dialect")
 

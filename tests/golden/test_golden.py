@@ -105,7 +105,7 @@ def load_hops(path: Path, dialect: str) -> list[Hop]:
     """The hops of a ``.request`` file, checked for unknown keys."""
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     assert isinstance(raw, list) and raw, f"{path}: a non-empty list of hops"
-    hops = []
+    hops: list[Hop] = []
     for n, item in enumerate(raw):
         assert isinstance(item, dict), f"{path} hop {n}: a mapping"
         assert set(item) <= _HOP_KEYS, f"{path} hop {n}: unknown keys {set(item) - _HOP_KEYS}"

@@ -18,7 +18,9 @@ def json_object(body: bytes) -> Mapping[str, Any]:
     except UnicodeDecodeError:
         raise DialectParseError("body is not UTF-8") from None
     except json.JSONDecodeError as exc:
-        raise DialectParseError(f"body is not JSON (line {exc.lineno}, column {exc.colno})") from None
+        raise DialectParseError(
+            f"body is not JSON (line {exc.lineno}, column {exc.colno})"
+        ) from None
     except (ValueError, RecursionError):
         # Integers past Python's digit limit, or nesting deeper than the parser's stack.
         raise DialectParseError("body is not JSON we accept (too deep or too large)") from None

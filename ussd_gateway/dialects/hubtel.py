@@ -16,7 +16,12 @@ from ussd_gateway.dialects.model import DialectSpec, HttpAnswer, Op, UssdReply, 
 from ussd_gateway.errors import DialectParseError
 
 NAME = "hubtel"
-_TYPES = {"initiation": Op.BEGIN, "response": Op.CONTINUE, "release": Op.ABORT, "timeout": Op.TIMEOUT}
+_TYPES = {
+    "initiation": Op.BEGIN,
+    "response": Op.CONTINUE,
+    "release": Op.ABORT,
+    "timeout": Op.TIMEOUT,
+}
 
 
 def parse(headers: Mapping[str, str], body: bytes) -> UssdRequest:
@@ -40,8 +45,11 @@ def parse(headers: Mapping[str, str], body: bytes) -> UssdRequest:
 
 def render(reply: UssdReply, request: UssdRequest) -> HttpAnswer:
     """Write a Hubtel reply."""
-    body = {"Type": "Release" if reply.ends else "Response", "Message": reply.text,
-            "ClientState": ""}
+    body = {
+        "Type": "Release" if reply.ends else "Response",
+        "Message": reply.text,
+        "ClientState": "",
+    }
     return HttpAnswer(
         200, "application/json; charset=utf-8", json.dumps(body, ensure_ascii=False).encode()
     )

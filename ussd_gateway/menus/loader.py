@@ -15,10 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from statemachine import StateChart
-
-from sms.encoding import Encoding, ussd_limit
 from statemachine.io import load as load_machine
 
+from sms.encoding import Encoding, ussd_limit
 from ussd_gateway.errors import MenuDefinitionError
 from ussd_gateway.menus.check import COMMON_FILE, check_files, default_menu_paths
 from ussd_gateway.menus.source import read_menu_file
@@ -69,7 +68,7 @@ class Menu:
 
     name: str
     code: str
-    machine: type[StateChart]
+    machine: type[StateChart[Any]]
     screens: Mapping[str, Screen]
     messages: Mapping[str, Texts]
     final_states: frozenset[str]
@@ -106,7 +105,7 @@ class MenuCatalog:
         for menu in self.menus.values():
             code = _code_parts(menu.code) or []
             if parts[: len(code)] == code and (best is None or len(code) > _len(best[0])):
-                best = (menu, parts[len(code):])
+                best = (menu, parts[len(code) :])
         return best
 
     def message(self, menu: Menu | None, key: str, lang: str) -> str:

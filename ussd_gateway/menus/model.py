@@ -14,7 +14,7 @@ from typing import Any
 from state import access, passwords
 from state.access import PukOutcome
 from state.credentials import PasswordHasher, Pepper
-from state.models import Channel, ChangeSet, ClosedBy, Subscriber
+from state.models import ChangeSet, Channel, ClosedBy, Subscriber
 
 PASSWORD_ATTEMPTS = 3
 """Policy violations and mismatches allowed in one ``*141*0#`` session (issue #2)."""
@@ -146,7 +146,10 @@ class MenuModel:
             self._fail("password_mismatch")
             return
         after, changes = passwords.set_password(
-            self.subscriber, pending, actor="subscriber", channel=Channel.USSD,
+            self.subscriber,
+            pending,
+            actor="subscriber",
+            channel=Channel.USSD,
             now=self.services.now,
         )
         self._take(after, changes)

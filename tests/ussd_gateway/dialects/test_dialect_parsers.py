@@ -161,7 +161,8 @@ def test_native_session_id_length_is_bounded() -> None:
     """A session id of MAX_SESSION_ID characters passes; one more is refused."""
     assert native.parse(HEADERS, as_json(native_doc(session_id="s" * MAX_SESSION_ID)))
     body = as_json(native_doc(session_id="s" * (MAX_SESSION_ID + 1)))
-    assert parse_error("native", body) == f"field 'session_id' is longer than {MAX_SESSION_ID} characters"
+    message = parse_error("native", body)
+    assert message == f"field 'session_id' is longer than {MAX_SESSION_ID} characters"
 
 
 def test_native_text_is_at_most_one_ussd_string() -> None:
@@ -276,7 +277,8 @@ def test_at_cumulative_text_keeps_its_stars(text: str) -> None:
 
 def test_at_form_encoding_is_decoded() -> None:
     """``%2A`` is a star, ``+`` a space, ``%D0%AF`` a Cyrillic letter."""
-    body = b"sessionId=at-1&serviceCode=%2A141%2A3%2A6%23&phoneNumber=%2B375291112233&text=1%2Aa+b%D0%AF"
+    body = (b"sessionId=at-1&serviceCode=%2A141%2A3%2A6%23&phoneNumber=%2B375291112233"
+            b"&text=1%2Aa+b%D0%AF")
     req = africastalking.parse(HEADERS, body)
     assert (req.service_code, req.msisdn, req.text) == ("*141*3*6#", MSISDN, "1*a bЯ")
 
@@ -411,7 +413,8 @@ def test_hubtel_render_is_exact() -> None:
     """Hubtel gets Response/Release, the screen and an empty ClientState."""
     assert hubtel.render(SCREEN, _request("hubtel")) == HttpAnswer(
         200, "application/json; charset=utf-8",
-        '{"Type": "Response", "Message": "Доступ открыт.\\n1. Закрыть", "ClientState": ""}'.encode(),
+        '{"Type": "Response", "Message": "Доступ открыт.\\n1. Закрыть", '
+        '"ClientState": ""}'.encode(),
     )
     assert json.loads(hubtel.render(FINAL, _request("hubtel")).body)["Type"] == "Release"
 
@@ -466,13 +469,15 @@ json_scalars = st.one_of(
 )
 json_values = st.recursive(
     json_scalars,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    lambda inner: st.lists(inner, max_size=4)
+    | st.dictionaries(st.text(max_size=8), inner, max_size=4),
     max_leaves=12,
 )
 field_text = st.one_of(
     st.text(max_size=40), st.sampled_from(["", " ", "0", "1", "begin", "continue", "abort",
                                            "Initiation", "RESPONSE", MSISDN, "*141*3*6#"]),
-    st.text(alphabet="0123456789*#", max_size=20), st.just("\x00"), st.text(min_size=180, max_size=200),
+    st.text(alphabet="0123456789*#", max_size=20), st.just("\x00"),
+    st.text(min_size=180, max_size=200),
 )
 field_values = st.one_of(json_values, field_text)
 
@@ -569,8 +574,6 @@ def test_fuzz_errors_never_echo_values(dialect: str, doc: dict[str, Any], secret
 CONTENT_TYPES = {"native": "application/json", "hubtel": "application/json",
                  "africastalking": "application/x-www-form-urlencoded"}
 KEYS = {"native": NATIVE_KEYS, "hubtel": HUBTEL_KEYS, "africastalking": AT_KEYS}
-
-
 NUMBERS = [MSISDN, OPEN_RU.msisdn, CLOSED_SELF.msisdn, "80441112233", "375290000000", "12345"]
 DIALLED = ["*141*3*6#", "*141*0#", "*141*3*6*1#", "*141*3*6*9#", "*141*0*12#", "*999#", "141"]
 INPUTS = ["", "1", "2", "7", "98", "00", "1*1", "2*90000001", "Kolokolchik#9", " 1 "]

@@ -1,0 +1,68 @@
+"""The project's shape: dependencies point one way, and the code passes ruff and mypy."""
+
+from __future__ import annotations
+
+import ast
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("ussd_gateway", "sms", "state", "simulators")
+ALLOWED = {
+    # ussd_gateway → sms → state; simulators speak HTTP and may only measure screens.
+    "state": set(),
+    "sms": {"state"},
+    "ussd_gateway": {"sms", "state", "menus"},
+    "simulators": {"sms"},
+}
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_dependencies_point_one_way(package: str) -> None:
+    """No package imports one it must not (state knows nothing of the gateway)."""
+    forbidden = set(PACKAGES) - ALLOWED[package] - {package}
+    for path in sorted((ROOT / package).rglob("*.py")):
+        bad = _imports(path) & forbidden
+        assert not bad, f"{path.relative_to(ROOT)} imports {sorted(bad)}"
+
+
+def _tool(name: str) -> str:
+    exe = Path(sys.executable).with_name(name)
+    found = str(exe) if exe.exists() else shutil.which(name)
+    if found is None:
+        pytest.fail(f"{name} is a test dependency (pip install -e '.[test]')")
+    return found
+
+
+def test_ruff_is_clean() -> None:
+    """ruff (lint and format) passes on the source packages."""
+    targets = [*PACKAGES, "bench"]
+    lint = subprocess.run([_tool("ruff"), "check", *targets], cwd=ROOT, capture_output=True,
+                          text=True, check=False)
+    assert lint.returncode == 0, lint.stdout
+    fmt = subprocess.run([_tool("ruff"), "format", "--check", *targets], cwd=ROOT,
+                         capture_output=True, text=True, check=False)
+    assert fmt.returncode == 0, fmt.stdout
+
+
+@pytest.mark.slow
+def test_mypy_strict_is_clean() -> None:
+    """mypy --strict passes on the source packages."""
+    result = subprocess.run([_tool("mypy"), *PACKAGES, "bench"], cwd=ROOT, capture_output=True,
+                            text=True, check=False)
+    assert result.returncode == 0, result.stdout
