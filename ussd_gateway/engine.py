@@ -90,7 +90,7 @@ class Engine:
         """
         started = time.perf_counter()
         try:
-            msisdn = normalize_msisdn(req.msisdn)
+            msisdn = normalize_msisdn(req.msisdn)  # idempotent; dialects already normalised
         except InvalidMsisdn as exc:
             raise BadRequest(f"msisdn: {exc}") from None
         key = f"{req.dialect}:{req.session_id}"
@@ -141,7 +141,8 @@ class Engine:
                 UssdReply.from_dict(session.last_reply), session.service, session.state, "repeat"
             )
         if session.ended:
-            return _Result(self._end_text(menu, "session_expired", session.lang), outcome="ended")
+            ended = self._end_text(menu, "session_ended", session.lang)
+            return _Result(ended, outcome="ended")
         if (
             now - session.updated_at > self.timeouts.idle
             or now - session.started_at > self.timeouts.total

@@ -89,6 +89,9 @@ def _pieces(line: str, nav: Navigation, limit: Limit) -> list[str]:
             continue
         if current:
             out.append(current)
+        if _room(nav, word, limit):
+            current = word
+            continue
         # A single word longer than a page: split it by characters.
         current = ""
         for ch in word:

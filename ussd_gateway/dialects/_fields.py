@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
+from state.errors import InvalidMsisdn
+from state.msisdn import normalize_msisdn
 from ussd_gateway.dialects.model import MAX_INPUT, MAX_SESSION_ID
 from ussd_gateway.errors import DialectParseError
 
@@ -88,6 +90,14 @@ def integer(doc: Mapping[str, Any], name: str, *, required: bool) -> int | None:
     if not isinstance(value, int) or not 0 <= value < 10**9:
         raise DialectParseError(f"field '{name}' must be a non-negative integer")
     return value
+
+
+def msisdn(doc: Mapping[str, Any], name: str) -> str:
+    """A subscriber number in any accepted spelling, normalised to ``375XXXXXXXXX``."""
+    try:
+        return normalize_msisdn(text_field(doc, name, limit=32))
+    except InvalidMsisdn as exc:
+        raise DialectParseError(f"field '{name}': {exc}") from None
 
 
 def json_error(status: int, code: str, message: str) -> tuple[int, str, bytes]:

@@ -27,7 +27,7 @@ def parse(headers: Mapping[str, str], body: bytes) -> UssdRequest:
     return UssdRequest(
         dialect=NAME,
         session_id=f.session_id(fields, "sessionId"),
-        msisdn=f.text_field(fields, "phoneNumber", limit=32),
+        msisdn=f.msisdn(fields, "phoneNumber"),
         op=Op.CONTINUE,
         text=text,
         hop_key=text,

@@ -35,12 +35,20 @@ def parse(headers: Mapping[str, str], body: bytes) -> UssdRequest:
     return UssdRequest(
         dialect=NAME,
         session_id=f.session_id(doc, "SessionId"),
-        msisdn=f.text_field(doc, "Mobile", limit=32),
+        msisdn=f.msisdn(doc, "Mobile"),
         op=op,
         text=f.input_text(doc, "Message"),
         hop_key=str(sequence),
-        service_code=str(code) if isinstance(code, (str, int)) and len(str(code)) <= 32 else "",
+        service_code=_service_code(code),
     )
+
+
+def _service_code(value: object) -> str:
+    """ServiceCode as text: digits may come as a JSON number; anything else is ignored."""
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        return ""
+    text = str(value)
+    return text if len(text) <= 32 else ""
 
 
 def render(reply: UssdReply, request: UssdRequest) -> HttpAnswer:

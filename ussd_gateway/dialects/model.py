@@ -33,7 +33,7 @@ class UssdRequest:
     dialect: str
     session_id: str
     msisdn: str
-    """As sent; the engine normalises it."""
+    """Normalised ``375XXXXXXXXX`` (the dialect knows its field's name for errors)."""
     op: Op
     text: str
     """BEGIN: the dialled string (or its parameters after ``service_code``);

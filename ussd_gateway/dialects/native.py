@@ -46,7 +46,7 @@ def parse(headers: Mapping[str, str], body: bytes) -> UssdRequest:
     return UssdRequest(
         dialect=NAME,
         session_id=f.session_id(doc, "session_id"),
-        msisdn=f.text_field(doc, "msisdn", limit=32),
+        msisdn=f.msisdn(doc, "msisdn"),
         op=op,
         text=f.input_text(doc, "text"),
         hop_key=str(hop),
