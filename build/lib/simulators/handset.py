@@ -1,0 +1,523 @@
+"""ussd-handset: the operator's USSD centre plus a handset, as a pure HTTP client of the gateway.
+
+Interactive mode shows screens as a phone would; ``--script`` runs a YAML scenario for CI and
+``run_script`` runs one in-process for the gateway's end-to-end tests. Exit codes: 0 pass,
+1 mismatch (a screen not as expected or over the USSD limit), 2 usage, script, protocol or
+connection error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import io
+import os
+import re
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+import aiohttp
+import yaml
+
+from simulators.dialects import (
+    Dialect,
+    HandsetState,
+    HttpRequest,
+    Op,
+    Reply,
+    Screen,
+    SimulatorError,
+    check_abort_reply,
+    codec_for,
+    new_session,
+)
+
+DEFAULT_URL = "http://127.0.0.1:8080"
+DEFAULT_TIMEOUT = 10.0
+SECRET_ENV = "USSD_GATEWAY_SECRET"  # noqa: S105 - the variable's name, not a secret
+EXIT_OK, EXIT_MISMATCH, EXIT_ERROR = 0, 1, 2
+
+ScriptSource = str | os.PathLike[str] | Mapping[str, Any]
+
+
+class HandsetError(Exception):
+    """A step the handset cannot perform now (send with no session, dial during one)."""
+
+
+class ScriptError(Exception):
+    """The scenario itself is invalid: bad YAML, unknown key, wrong value type."""
+
+
+class Mismatch(Exception):
+    """A screen is not what the scenario expects; ``screen`` is the actual one."""
+
+    def __init__(self, expected: str, screen: Screen) -> None:
+        super().__init__(expected)
+        self.expected = expected
+        self.screen = screen
+
+
+# --- the handset ---------------------------------------------------------------------------
+
+
+class Handset:
+    """One handset on one dialect: dials, sends and aborts over one aiohttp ClientSession."""
+
+    def __init__(
+        self,
+        http: aiohttp.ClientSession,
+        *,
+        url: str,
+        msisdn: str,
+        dialect: str | Dialect = Dialect.NATIVE,
+        secret: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        new_session_id: Callable[[], str] | None = None,
+    ) -> None:
+        self.codec = codec_for(dialect)
+        self._http = http
+        self._url = url.rstrip("/")
+        self._secret = secret
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._new_id = new_session_id
+        self.msisdn = msisdn
+        self.state: HandsetState | None = None
+        self.screen: Screen | None = None
+        """The latest screen, kept after END so it can still be checked."""
+        self.reply: Reply | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.state is not None
+
+    async def dial(self, code: str) -> Screen:
+        if self.state is not None:
+            raise HandsetError(f"cannot dial {code}: a session is still running (abort it first)")
+        session_id = self._new_id() if self._new_id else None
+        return await self._hop(new_session(self.msisdn, code, session_id), Op.BEGIN, "")
+
+    async def send(self, text: str) -> Screen:
+        if self.state is None:
+            why = "the session has ended" if self.screen is not None else "nothing was dialled"
+            raise HandsetError(f"cannot send {text!r}: {why}")
+        return await self._hop(self.state, Op.CONTINUE, text)
+
+    async def abort(self) -> None:
+        if self.state is None:
+            raise HandsetError("cannot abort: no session is running")
+        state, self.state, self.screen, self.reply = self.state, None, None, None
+        request = self.codec.request(state, Op.ABORT, secret=self._secret)
+        if request is not None:
+            status, _, body = await self._exchange(request)
+            check_abort_reply(status, body)
+
+    async def _hop(self, state: HandsetState, op: Op, text: str) -> Screen:
+        request = self.codec.request(state, op, text, secret=self._secret)
+        assert request is not None  # Every dialect sends begin and continue.
+        # Forget the session first: after an error the gateway's view of it is unknown.
+        self.state = None
+        status, content_type, body = await self._exchange(request)
+        reply = self.codec.parse(state, status, content_type, body)
+        self.state = None if reply.screen.ends else state.advanced(op, text, reply)
+        self.screen, self.reply = reply.screen, reply
+        return reply.screen
+
+    async def _exchange(self, request: HttpRequest) -> tuple[int, str, bytes]:
+        url = self._url + request.path
+        try:
+            async with self._http.request(
+                request.method,
+                url,
+                data=request.body,
+                headers=dict(request.headers),
+                timeout=self._timeout,
+                allow_redirects=False,
+            ) as response:
+                return response.status, response.content_type, await response.read()
+        except TimeoutError:
+            raise SimulatorError(f"no reply from {url} within {self._timeout.total}s") from None
+        except aiohttp.ClientError as exc:
+            raise SimulatorError(f"cannot reach {url}: {exc}") from exc
+
+
+# --- showing screens -----------------------------------------------------------------------
+
+
+def status_line(screen: Screen) -> str:
+    """``[UCS-2 57/80]``, plus ``(session ended)`` and an over-limit warning when they apply."""
+    parts = [screen.label()]
+    if screen.ends:
+        parts.append("(session ended)")
+    if not screen.fits:
+        parts.append(f"!! {screen.length - screen.limit} over the USSD limit")
+    return " ".join(parts)
+
+
+def boxed(screen: Screen) -> list[str]:
+    """The screen drawn as a handset display, status line underneath."""
+    lines = screen.text.split("\n")
+    width = max(24, *(len(line) for line in lines))
+    return [
+        "┌" + "─" * (width + 2) + "┐",
+        *(f"│ {line.ljust(width)} │" for line in lines),
+        "└" + "─" * (width + 2) + "┘",
+        status_line(screen),
+    ]
+
+
+def indented(screen: Screen, prefix: str = "    ") -> list[str]:
+    """The screen as CI log lines: text indented, status line last."""
+    return [prefix + line for line in screen.text.split("\n")] + [prefix + status_line(screen)]
+
+
+# --- scripts -------------------------------------------------------------------------------
+
+_ACTIONS = ("dial", "send", "abort")
+_CHECKS = ("expect", "expect_text", "ends")
+_TOP_KEYS = {"msisdn", "dialect", "steps"}
+
+
+class _TextLoader(yaml.SafeLoader):
+    """SafeLoader that keeps numbers as text: ``send: 0123`` must send "0123", not 83."""
+
+
+_TextLoader.yaml_implicit_resolvers = {
+    first: [
+        (tag, rx)
+        for tag, rx in resolvers
+        if tag not in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+    ]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One scenario step: at most one action, then checks on the latest screen."""
+
+    number: int
+    action: str | None = None
+    arg: str = ""
+    expect: re.Pattern[str] | None = None
+    expect_text: str | None = None
+    ends: bool | None = None
+
+    def describe(self) -> str:
+        parts = []
+        if self.action == "abort":
+            parts.append("abort")
+        elif self.action:
+            parts.append(f"{self.action} {self.arg}")
+        if self.expect is not None:
+            parts.append(f"expect /{self.expect.pattern}/")
+        if self.expect_text is not None:
+            parts.append(f"expect_text {self.expect_text!r}")
+        if self.ends is not None:
+            parts.append(f"ends {str(self.ends).lower()}")
+        return "; ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class Script:
+    msisdn: str | None
+    dialect: str | None
+    steps: tuple[Step, ...]
+
+
+def load_script(source: ScriptSource) -> Script:
+    """Read and validate a scenario fully before any request, so a typo costs no traffic."""
+    if isinstance(source, Mapping):
+        data: Any = source
+    else:
+        try:
+            # _TextLoader is a SafeLoader subclass: no object construction.
+            data = yaml.load(Path(source).read_text(encoding="utf-8"), Loader=_TextLoader)  # noqa: S506
+        except OSError as exc:
+            raise ScriptError(f"cannot read script: {exc}") from exc
+        except yaml.YAMLError as exc:
+            # A bare *141# is a YAML alias; the usual cause of a parse error here.
+            hint = ' (quote USSD codes: dial: "*141#")' if "alias" in str(exc) else ""
+            raise ScriptError(f"script is not valid YAML{hint}: {exc}") from exc
+    if not isinstance(data, Mapping):
+        raise ScriptError("script must be a mapping with a 'steps' list")
+    unknown = set(data) - _TOP_KEYS
+    if unknown:
+        raise ScriptError(f"unknown top-level key(s): {', '.join(sorted(map(str, unknown)))}")
+    steps = data.get("steps")
+    if not isinstance(steps, list) or not steps:
+        raise ScriptError("script needs a non-empty 'steps' list")
+    msisdn, dialect = data.get("msisdn"), data.get("dialect")
+    for key, value in (("msisdn", msisdn), ("dialect", dialect)):
+        if value is not None and not isinstance(value, str):
+            raise ScriptError(f"{key} must be a string, got {value!r}")
+    if dialect is not None and dialect not in set(Dialect):
+        raise ScriptError(f"unknown dialect {dialect!r} (choose {', '.join(Dialect)})")
+    return Script(msisdn, dialect, tuple(_step(n, raw) for n, raw in enumerate(steps, 1)))
+
+
+def _step(number: int, raw: Any) -> Step:
+    where = f"step {number}"
+    if not isinstance(raw, Mapping) or not raw:
+        raise ScriptError(f'{where}: must be a mapping like {{send: "1"}}, got {raw!r}')
+    unknown = set(raw) - set(_ACTIONS) - set(_CHECKS)
+    if unknown:
+        raise ScriptError(f"{where}: unknown key(s) {', '.join(sorted(map(str, unknown)))}")
+    actions = [key for key in _ACTIONS if key in raw]
+    if len(actions) > 1:
+        raise ScriptError(f"{where}: one action per step, got {', '.join(actions)}")
+
+    def text(key: str) -> str:
+        value = raw[key]
+        if not isinstance(value, str):
+            raise ScriptError(f"{where}: {key} must be a string (quote it), got {value!r}")
+        return value
+
+    action = actions[0] if actions else None
+    arg = ""
+    if action == "abort" and raw["abort"] is not True:
+        raise ScriptError(f"{where}: abort must be true")
+    if action in ("dial", "send"):
+        arg = text(action)
+        if action == "dial" and not arg.strip():
+            raise ScriptError(f'{where}: dial needs a code such as "*141#"')
+    expect = None
+    if "expect" in raw:
+        try:
+            expect = re.compile(text("expect"), re.DOTALL)
+        except re.error as exc:
+            raise ScriptError(f"{where}: expect is not a valid regex: {exc}") from exc
+    ends = raw.get("ends")
+    if ends is not None and not isinstance(ends, bool):
+        raise ScriptError(f"{where}: ends must be true or false, got {ends!r}")
+    expect_text = text("expect_text") if "expect_text" in raw else None
+    return Step(number, action, arg, expect, expect_text, ends)
+
+
+async def run_script(
+    source: ScriptSource,
+    *,
+    url: str = DEFAULT_URL,
+    msisdn: str | None = None,
+    dialect: str | Dialect = Dialect.NATIVE,
+    secret: str | None = None,
+    session: aiohttp.ClientSession,
+    out: TextIO | None = None,
+    timeout: float = DEFAULT_TIMEOUT,  # noqa: ASYNC109 - per request, handed to aiohttp
+    new_session_id: Callable[[], str] | None = None,
+) -> int:
+    """Run a scenario (file path or already-parsed mapping); returns the exit code 0/1/2.
+
+    The script's own ``msisdn`` and ``dialect`` take precedence over the arguments.
+    """
+    stream = out if out is not None else sys.stdout
+
+    def say(*lines: str) -> None:
+        for line in lines:
+            print(line, file=stream)
+
+    try:
+        script = load_script(source)
+        number = script.msisdn or msisdn
+        if not number:
+            raise ScriptError("no msisdn: give --msisdn or 'msisdn:' in the script")
+        handset = Handset(
+            session,
+            url=url,
+            msisdn=number,
+            dialect=script.dialect or dialect,
+            secret=secret,
+            timeout=timeout,
+            new_session_id=new_session_id,
+        )
+    except (ScriptError, ValueError) as exc:
+        say(f"ERROR: {exc}")
+        return EXIT_ERROR
+    step: Step | None = None
+    try:
+        for step in script.steps:
+            say(f"> {step.describe()}")
+            await _run_step(handset, step, say)
+            say("  ok")
+        step = None
+        if handset.running:
+            # Leave no session open on the gateway once the scenario is over.
+            say("> abort (session still running at end of script)")
+            await handset.abort()
+    except Mismatch as exc:
+        say(
+            f"FAIL step {step.number if step else '(end)'}: {step.describe() if step else ''}",
+            f"  expected: {exc.expected}",
+            "  actual screen:",
+            *indented(exc.screen),
+        )
+        await _abandon(handset)
+        return EXIT_MISMATCH
+    except (HandsetError, ScriptError, SimulatorError) as exc:
+        say(f"ERROR step {step.number if step else '(end)'}: {exc}")
+        if isinstance(exc, HandsetError) and handset.screen is not None:
+            say("  latest screen:", *indented(handset.screen))
+        return EXIT_ERROR
+    say(f"PASS ({len(script.steps)} steps, {handset.codec.dialect} dialect)")
+    return EXIT_OK
+
+
+async def _abandon(handset: Handset) -> None:
+    """Best-effort abort after a failure, so the gateway is not left holding the session."""
+    if handset.running:
+        # The failure already reported matters more than an error in this courtesy.
+        with contextlib.suppress(SimulatorError):
+            await handset.abort()
+
+
+async def _run_step(handset: Handset, step: Step, say: Callable[..., None]) -> None:
+    if step.action == "dial":
+        _check_received(handset, await handset.dial(step.arg), say)
+    elif step.action == "send":
+        _check_received(handset, await handset.send(step.arg), say)
+    elif step.action == "abort":
+        await handset.abort()
+    if step.expect is None and step.expect_text is None and step.ends is None:
+        return
+    screen = handset.screen
+    if screen is None:
+        raise ScriptError("nothing to check: no screen yet (or the session was aborted)")
+    if step.expect is not None and not step.expect.search(screen.text):
+        raise Mismatch(f"text matching /{step.expect.pattern}/", screen)
+    if step.expect_text is not None and screen.text != step.expect_text:
+        raise Mismatch(f"exactly {step.expect_text!r}", screen)
+    if step.ends is not None and screen.ends != step.ends:
+        raise Mismatch("session ends (END)" if step.ends else "session continues (CON)", screen)
+
+
+def _check_received(handset: Handset, screen: Screen, say: Callable[..., None]) -> None:
+    """Checks every screen gets, whatever the script asserts: fits the air, honest length."""
+    say(*indented(screen))
+    if not screen.fits:
+        raise Mismatch(f"a screen of at most {screen.limit} units in {screen.encoding}", screen)
+    why = handset.reply.disagreement() if handset.reply else None
+    if why:
+        raise Mismatch(f"declared encoding/length to match the text; {why}", screen)
+
+
+# --- interactive ---------------------------------------------------------------------------
+
+
+def _read_line(prompt: str) -> str | None:
+    try:
+        line = input(prompt)
+    except EOFError:
+        return None
+    if not sys.stdin.isatty():
+        print(line)  # Piped input is not echoed by a terminal; keep the transcript readable.
+    return line
+
+
+async def interactive(
+    handset: Handset,
+    *,
+    read_line: Callable[[str], str | None] = _read_line,
+    out: TextIO | None = None,
+) -> int:
+    """``dial>`` / ``reply>`` loop until EOF; errors are shown and the session dropped."""
+    stream = out if out is not None else sys.stdout
+
+    def say(*lines: str) -> None:
+        for line in lines:
+            print(line, file=stream, flush=True)
+
+    while (code := read_line("dial> ")) is not None:
+        if not code.strip():
+            continue
+        try:
+            say(*boxed(await handset.dial(code.strip())))
+            while handset.running:
+                line = read_line("reply> ")
+                if line is None or line.strip() in ("", "/abort"):
+                    await handset.abort()
+                    say("(aborted)")
+                    if line is None:
+                        return EXIT_OK
+                    break
+                say(*boxed(await handset.send(line)))
+        except SimulatorError as exc:
+            say(f"! {exc}")
+    say("")
+    return EXIT_OK
+
+
+# --- command line --------------------------------------------------------------------------
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ussd-handset", description="USSD handset simulator, an HTTP client of the gateway."
+    )
+    parser.add_argument("--url", default=DEFAULT_URL, help=f"gateway base URL ({DEFAULT_URL})")
+    parser.add_argument("--msisdn", help="the handset's number (or 'msisdn:' in the script)")
+    parser.add_argument("--dialect", choices=[d.value for d in Dialect], default="native")
+    parser.add_argument("--secret", help=f"bearer secret (default: ${SECRET_ENV})")
+    parser.add_argument("--script", type=Path, help="run a YAML scenario instead of prompting")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        help="seconds per request (default: %(default)s)",
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``ussd-handset``; returns the exit code."""
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits on --help and on bad usage
+        return exc.code if isinstance(exc.code, int) else EXIT_ERROR
+    if args.timeout <= 0:
+        parser.print_usage(sys.stderr)
+        print("ussd-handset: error: --timeout must be positive", file=sys.stderr)
+        return EXIT_ERROR
+    if args.script is None and not args.msisdn:
+        parser.print_usage(sys.stderr)
+        print("ussd-handset: error: --msisdn is required without --script", file=sys.stderr)
+        return EXIT_ERROR
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        # A C-locale CI runner must not crash on a Cyrillic screen.
+        sys.stdout.reconfigure(errors="backslashreplace")
+    secret = args.secret if args.secret is not None else os.environ.get(SECRET_ENV) or None
+    try:
+        return asyncio.run(_amain(args, secret))
+    except KeyboardInterrupt:
+        print()
+        return 130
+
+
+async def _amain(args: argparse.Namespace, secret: str | None) -> int:
+    async with aiohttp.ClientSession() as http:
+        if args.script is not None:
+            return await run_script(
+                args.script,
+                url=args.url,
+                msisdn=args.msisdn,
+                dialect=args.dialect,
+                secret=secret,
+                session=http,
+                timeout=args.timeout,
+            )
+        handset = Handset(
+            http,
+            url=args.url,
+            msisdn=args.msisdn,
+            dialect=args.dialect,
+            secret=secret,
+            timeout=args.timeout,
+        )
+        return await interactive(handset)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

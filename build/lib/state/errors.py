@@ -1,0 +1,40 @@
+"""Errors of the account/subscriber core.
+
+StoreError
+├── InvalidMsisdn        a number that is not a subscriber number at all
+├── UnknownSubscriber    a well-formed number the core does not hold
+├── ConcurrentUpdate     another writer changed the row first; retry the unit of work
+├── ImportError_         a subscriber file that cannot be imported (line and reason)
+└── MigrationError       the database schema is newer than this code
+"""
+
+from __future__ import annotations
+
+
+class StoreError(Exception):
+    """Root of every error the core raises on purpose."""
+
+
+class InvalidMsisdn(StoreError, ValueError):
+    """The text is not an accepted spelling of a subscriber number."""
+
+
+class UnknownSubscriber(StoreError, LookupError):
+    """No subscriber with this number. Callers facing the public say nothing more."""
+
+
+class ConcurrentUpdate(StoreError):
+    """A row changed between read and write (optimistic check failed)."""
+
+
+class SubscriberImportError(StoreError):
+    """A subscriber file has a bad record; carries where."""
+
+    def __init__(self, where: str, reason: str) -> None:
+        super().__init__(f"{where}: {reason}")
+        self.where = where
+        self.reason = reason
+
+
+class MigrationError(StoreError):
+    """The database cannot be brought to the schema this code needs."""

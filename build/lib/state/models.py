@@ -1,0 +1,161 @@
+"""Values of the core: subscribers, clients, changes and the records that audit them.
+
+Everything here is a frozen dataclass. A decision of the core (``state/access.py``,
+``state/passwords.py``) reads a :class:`Subscriber` snapshot and returns a
+:class:`ChangeSet`; a store applies a change set atomically or not at all.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class ClosedBy(enum.StrEnum):
+    """Who closed access to the account; a higher rank can't be lifted by a lower one."""
+
+    SUBSCRIBER = "subscriber"
+    ORGANISATION = "organisation"
+    OPERATOR = "operator"
+
+    @property
+    def rank(self) -> int:
+        """Precedence: operator over organisation over subscriber."""
+        return _RANK[self]
+
+
+_RANK = {ClosedBy.SUBSCRIBER: 1, ClosedBy.ORGANISATION: 2, ClosedBy.OPERATOR: 3}
+
+
+class Channel(enum.StrEnum):
+    """Where a change came from, for the audit."""
+
+    USSD = "ussd"
+    SMS = "sms"
+    WEB = "web"
+    CLI = "cli"
+
+
+class ClientKind(enum.StrEnum):
+    """The account holder's kind (seed 001 §1.2, §1.6)."""
+
+    INDIVIDUAL = "individual"
+    LEGAL_ENTITY = "legal_entity"
+    SOLE_PROPRIETOR = "sole_proprietor"
+
+
+@dataclass(frozen=True, slots=True)
+class Client:
+    """An account holder with one or more subscribers."""
+
+    id: int
+    kind: ClientKind
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Subscriber:
+    """A subscriber's row as the core sees it at one moment (``version`` guards writes)."""
+
+    msisdn: str
+    client_id: int
+    client_kind: ClientKind
+    lang: str
+    closed_by: ClosedBy | None
+    closed_reason: str | None
+    closed_at: float | None
+    puk_failures: int
+    puk_locked_at: float | None
+    password_changed_at: float | None
+    version: int
+    puk_digest: bytes = field(repr=False)
+    password_hash: str | None = field(repr=False)
+
+    @property
+    def access_open(self) -> bool:
+        """Whether the account can be entered."""
+        return self.closed_by is None
+
+    @property
+    def puk_locked(self) -> bool:
+        """Whether opening with PUK1 is locked until the operator unlocks it."""
+        return self.puk_locked_at is not None
+
+    @property
+    def has_password(self) -> bool:
+        """Whether a permanent password has been set."""
+        return self.password_hash is not None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One change: what, to whom, by whom, through which channel, when. Never a secret."""
+
+    msisdn: str
+    action: str
+    actor: str
+    channel: Channel
+    at: float
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    """An SMS to send, committed with the change that caused it (sending is the SMS side's)."""
+
+    msisdn: str
+    kind: str
+    body: str
+    created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeSet:
+    """Everything one unit of work changes; applied in one transaction."""
+
+    subscribers: tuple[tuple[int, Subscriber], ...] = ()
+    """(version read, new row) pairs; the write fails if the version moved."""
+    audit: tuple[AuditEntry, ...] = ()
+    outbox: tuple[OutboxMessage, ...] = ()
+
+    @classmethod
+    def write(cls, before: Subscriber, after: Subscriber, *entries: AuditEntry) -> ChangeSet:
+        """A subscriber write (its version advanced) with its audit entries."""
+        return cls(subscribers=((before.version, after),), audit=entries)
+
+    def __add__(self, other: ChangeSet) -> ChangeSet:
+        return ChangeSet(
+            self.subscribers + other.subscribers,
+            self.audit + other.audit,
+            self.outbox + other.outbox,
+        )
+
+    @property
+    def empty(self) -> bool:
+        """Whether applying this changes nothing."""
+        return not (self.subscribers or self.audit or self.outbox)
+
+
+@dataclass(frozen=True, slots=True)
+class UssdSession:
+    """A USSD session's persisted position: enough for any process to take the next hop."""
+
+    id: str
+    msisdn: str
+    service: str
+    state: str
+    lang: str
+    started_at: float
+    updated_at: float
+    hop: int
+    last_hop_key: str
+    last_reply: dict[str, Any]
+    data: dict[str, Any] = field(default_factory=dict, repr=False)
+    ended_at: float | None = None
+    end_reason: str | None = None
+
+    @property
+    def ended(self) -> bool:
+        """Whether the session is over (its last reply is kept for repeated hops)."""
+        return self.ended_at is not None

@@ -1,0 +1,82 @@
+"""Operator-side account operations: read, close, open, unlock — each one unit of work.
+
+The USSD engine commits its decisions together with the session's position; these are
+for callers without a session (the admin CLI now, the operator API later). Each reads a
+snapshot, decides with ``state/access.py`` and commits, retrying if the row moved.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from state import access
+from state.access import Decision
+from state.errors import ConcurrentUpdate, UnknownSubscriber
+from state.models import Channel, ClosedBy, Subscriber
+from state.msisdn import normalize_msisdn
+from state.store import Store
+
+Clock = Callable[[], float]
+_RETRIES = 5
+
+
+@dataclass
+class AccountService:
+    """Account operations on behalf of an operator, organisation or system."""
+
+    store: Store
+    clock: Clock = time.time
+
+    async def subscriber(self, raw_msisdn: str) -> Subscriber:
+        """The subscriber for any accepted spelling of its number.
+
+        Raises:
+            InvalidMsisdn: a malformed number.
+            UnknownSubscriber: no such subscriber.
+        """
+        msisdn = normalize_msisdn(raw_msisdn)
+        sub = await self.store.get_subscriber(msisdn)
+        if sub is None:
+            raise UnknownSubscriber(f"no subscriber {msisdn}")
+        return sub
+
+    async def _decide(self, raw_msisdn: str, decide: Callable[[Subscriber], Decision]) -> Decision:
+        for _ in range(_RETRIES):
+            decision = decide(await self.subscriber(raw_msisdn))
+            try:
+                if not decision.changes.empty:
+                    await self.store.commit(decision.changes)
+            except ConcurrentUpdate:
+                continue
+            return decision
+        raise ConcurrentUpdate("the subscriber kept changing; try again")
+
+    async def close_access(
+        self, msisdn: str, *, by: ClosedBy, actor: str, channel: Channel, reason: str | None
+    ) -> Decision:
+        """Close access on behalf of ``by``."""
+        return await self._decide(
+            msisdn,
+            lambda s: access.close_access(
+                s, by=by, actor=actor, channel=channel, reason=reason, now=self.clock()
+            ),
+        )
+
+    async def open_access(
+        self, msisdn: str, *, by: ClosedBy, actor: str, channel: Channel, reason: str | None
+    ) -> Decision:
+        """Lift a closure of the same or a lower source than ``by``."""
+        return await self._decide(
+            msisdn,
+            lambda s: access.open_access(
+                s, by=by, actor=actor, channel=channel, reason=reason, now=self.clock()
+            ),
+        )
+
+    async def unlock_puk(self, msisdn: str, *, actor: str, channel: Channel) -> Decision:
+        """Lift a PUK1 lock and clear the failure counter."""
+        return await self._decide(
+            msisdn, lambda s: access.unlock_puk(s, actor=actor, channel=channel, now=self.clock())
+        )

@@ -1,0 +1,397 @@
+"""The store on SQLite through aiosqlite: WAL, ``synchronous=FULL``, one connection.
+
+Each unit of work (a hop's reads; a hop's whole commit) runs as one synchronous function
+on aiosqlite's connection thread, so it costs one thread hop instead of one per statement,
+and no other coroutine's statements can interleave inside its transaction. Several
+processes may share the file: ``BEGIN IMMEDIATE`` with a busy timeout serialises their
+writers, and version checks on every subscriber and session write catch a row that moved
+between a hop's read and its commit.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Sequence
+from importlib.resources import files
+from pathlib import Path
+from typing import Any, TypeVar
+
+import aiosqlite
+
+from state.errors import ConcurrentUpdate, MigrationError, StoreError
+from state.models import (
+    AuditEntry,
+    ChangeSet,
+    Channel,
+    Client,
+    ClientKind,
+    ClosedBy,
+    Subscriber,
+    UssdSession,
+)
+from state.store import ImportSummary, OutboxRow, SubscriberRecord, SweepResult
+
+T = TypeVar("T")
+
+_SUBSCRIBER_COLUMNS = (
+    "s.msisdn, s.client_id, c.kind, s.lang, s.closed_by, s.closed_reason, s.closed_at,"
+    " s.puk_failures, s.puk_locked_at, s.password_changed_at, s.version, s.puk_digest,"
+    " s.password_hash"
+)
+# Column lists are constants of this module; values always travel as parameters.
+_SELECT_SUBSCRIBER = (
+    f"SELECT {_SUBSCRIBER_COLUMNS} FROM subscribers s"  # noqa: S608
+    " JOIN clients c ON c.id = s.client_id WHERE s.msisdn = ?"
+)
+_SESSION_COLUMNS = (
+    "id, msisdn, service, state, lang, started_at, updated_at, hop, last_hop_key,"
+    " last_reply, data, ended_at, end_reason"
+)
+
+
+def _migrations() -> list[tuple[int, str]]:
+    folder = files("state").joinpath("migrations")
+    found = []
+    for item in folder.iterdir():
+        name = item.name
+        if name.endswith(".sql") and name[:4].isdigit():
+            found.append((int(name[:4]), item.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+def _subscriber(row: Sequence[Any]) -> Subscriber:
+    return Subscriber(
+        msisdn=row[0],
+        client_id=row[1],
+        client_kind=ClientKind(row[2]),
+        lang=row[3],
+        closed_by=ClosedBy(row[4]) if row[4] else None,
+        closed_reason=row[5],
+        closed_at=row[6],
+        puk_failures=row[7],
+        puk_locked_at=row[8],
+        password_changed_at=row[9],
+        version=row[10],
+        puk_digest=bytes(row[11]),
+        password_hash=row[12],
+    )
+
+
+def _session(row: Sequence[Any]) -> UssdSession:
+    return UssdSession(
+        id=row[0],
+        msisdn=row[1],
+        service=row[2],
+        state=row[3],
+        lang=row[4],
+        started_at=row[5],
+        updated_at=row[6],
+        hop=row[7],
+        last_hop_key=row[8],
+        last_reply=json.loads(row[9]),
+        data=json.loads(row[10]),
+        ended_at=row[11],
+        end_reason=row[12],
+    )
+
+
+class SqliteStore:
+    """:class:`state.store.Store` on one SQLite file."""
+
+    def __init__(self, conn: aiosqlite.Connection, path: str) -> None:
+        self._conn = conn
+        self.path = path
+
+    @classmethod
+    async def open(cls, path: str | Path) -> SqliteStore:
+        """Open (creating if needed) and migrate the database at ``path``."""
+        conn = await aiosqlite.connect(str(path), isolation_level=None)
+        store = cls(conn, str(path))
+        try:
+            await store._run(_configure)
+            await store._run(_migrate)
+        except BaseException:
+            await conn.close()
+            raise
+        return store
+
+    async def ping(self) -> None:
+        """Raise StoreError if the database cannot answer."""
+        await self._run(lambda db: db.execute("SELECT 1").fetchone())
+
+    async def close(self) -> None:
+        """Close the connection (its thread ends with it)."""
+        await self._conn.close()
+
+    async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        # aiosqlite runs queued callables in order on the connection's own thread;
+        # `_execute` is how its public methods do it, used here so a unit of work is
+        # one thread hop and one uninterrupted transaction.
+        try:
+            result: T = await self._conn._execute(fn, self._conn._conn)  # type: ignore[no-untyped-call]
+            return result
+        except sqlite3.Error as exc:
+            raise StoreError(f"database error: {exc.__class__.__name__}") from exc
+
+    async def get_subscriber(self, msisdn: str) -> Subscriber | None:
+        """The subscriber's current row, or None."""
+
+        def read(db: sqlite3.Connection) -> Subscriber | None:
+            row = db.execute(_SELECT_SUBSCRIBER, (msisdn,)).fetchone()
+            return _subscriber(row) if row else None
+
+        return await self._run(read)
+
+    async def get_client(self, client_id: int) -> Client | None:
+        """A client by id, or None."""
+
+        def read(db: sqlite3.Connection) -> Client | None:
+            row = db.execute(
+                "SELECT id, kind, name FROM clients WHERE id = ?", (client_id,)
+            ).fetchone()
+            return Client(row[0], ClientKind(row[1]), row[2]) if row else None
+
+        return await self._run(read)
+
+    async def load_hop(
+        self, session_id: str, msisdn: str
+    ) -> tuple[UssdSession | None, Subscriber | None]:
+        """A USSD session and its subscriber, read in one thread hop."""
+
+        def read(db: sqlite3.Connection) -> tuple[UssdSession | None, Subscriber | None]:
+            srow = db.execute(
+                f"SELECT {_SESSION_COLUMNS} FROM ussd_sessions WHERE id = ?",  # noqa: S608
+                (session_id,),
+            ).fetchone()
+            row = db.execute(_SELECT_SUBSCRIBER, (msisdn,)).fetchone()
+            return (_session(srow) if srow else None), (_subscriber(row) if row else None)
+
+        return await self._run(read)
+
+    async def commit(
+        self,
+        changes: ChangeSet,
+        *,
+        session: UssdSession | None = None,
+        session_hop_read: int | None = None,
+    ) -> None:
+        """Apply ``changes`` and write ``session`` in one durable transaction."""
+
+        def write(db: sqlite3.Connection) -> None:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                _apply(db, changes)
+                if session is not None:
+                    _write_session(db, session, session_hop_read)
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
+        await self._run(write)
+
+    async def import_subscribers(self, records: Sequence[SubscriberRecord]) -> ImportSummary:
+        """Create or update subscribers and their clients; access and password untouched."""
+
+        def write(db: sqlite3.Connection) -> ImportSummary:
+            created = updated = 0
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                for rec in records:
+                    db.execute(
+                        "INSERT INTO clients (ref, kind, name) VALUES (?, ?, ?)"
+                        " ON CONFLICT (ref) DO UPDATE SET kind = excluded.kind,"
+                        " name = excluded.name",
+                        (rec.client_ref, str(rec.client_kind), rec.client_name),
+                    )
+                    client_id = db.execute(
+                        "SELECT id FROM clients WHERE ref = ?", (rec.client_ref,)
+                    ).fetchone()[0]
+                    cur = db.execute(
+                        "UPDATE subscribers SET client_id = ?, lang = ?, puk_digest = ?,"
+                        " version = version + 1 WHERE msisdn = ?",
+                        (client_id, rec.lang, rec.puk_digest, rec.msisdn),
+                    )
+                    if cur.rowcount:
+                        updated += 1
+                    else:
+                        db.execute(
+                            "INSERT INTO subscribers (msisdn, client_id, lang, puk_digest)"
+                            " VALUES (?, ?, ?, ?)",
+                            (rec.msisdn, client_id, rec.lang, rec.puk_digest),
+                        )
+                        created += 1
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+            return ImportSummary(created, updated)
+
+        return await self._run(write)
+
+    async def audit_for(self, msisdn: str, limit: int = 50) -> list[AuditEntry]:
+        """The latest audit entries of a subscriber, newest first."""
+
+        def read(db: sqlite3.Connection) -> list[AuditEntry]:
+            rows = db.execute(
+                "SELECT msisdn, action, actor, channel, at, detail FROM audit"
+                " WHERE msisdn = ? ORDER BY id DESC LIMIT ?",
+                (msisdn, limit),
+            ).fetchall()
+            return [
+                AuditEntry(r[0], r[1], r[2], Channel(r[3]), r[4], json.loads(r[5])) for r in rows
+            ]
+
+        return await self._run(read)
+
+    async def outbox(self, msisdn: str | None = None) -> list[OutboxRow]:
+        """Outbox messages, oldest first, optionally of one subscriber."""
+
+        def read(db: sqlite3.Connection) -> list[OutboxRow]:
+            sql = "SELECT id, msisdn, kind, body, status, created_at FROM outbox"
+            args: tuple[Any, ...] = ()
+            if msisdn is not None:
+                sql += " WHERE msisdn = ?"
+                args = (msisdn,)
+            return [OutboxRow(*r) for r in db.execute(sql + " ORDER BY id", args).fetchall()]
+
+        return await self._run(read)
+
+    async def sweep_sessions(
+        self, now: float, *, idle: float, total: float, keep: float
+    ) -> SweepResult:
+        """End timed-out sessions (annulling their pending data) and purge old ended ones."""
+
+        def write(db: sqlite3.Connection) -> SweepResult:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                expired = db.execute(
+                    "UPDATE ussd_sessions SET ended_at = ?, end_reason = 'expired', data = '{}'"
+                    " WHERE ended_at IS NULL AND (updated_at < ? OR started_at < ?)",
+                    (now, now - idle, now - total),
+                ).rowcount
+                purged = db.execute(
+                    "DELETE FROM ussd_sessions WHERE ended_at IS NOT NULL AND ended_at < ?",
+                    (now - keep,),
+                ).rowcount
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+            return SweepResult(expired, purged)
+
+        return await self._run(write)
+
+
+def _configure(db: sqlite3.Connection) -> None:
+    db.execute("PRAGMA journal_mode = WAL")
+    # FULL: a reply that acknowledges a change must survive power loss (WAL+NORMAL may
+    # roll back the last commits).
+    db.execute("PRAGMA synchronous = FULL")
+    db.execute("PRAGMA busy_timeout = 5000")
+    db.execute("PRAGMA foreign_keys = ON")
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    current = db.execute("PRAGMA user_version").fetchone()[0]
+    steps = _migrations()
+    latest = steps[-1][0] if steps else 0
+    if current > latest:
+        raise MigrationError(f"database schema {current} is newer than this code ({latest})")
+    for number, script in steps:
+        if number <= current:
+            continue
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            # Re-read under the write lock: another process may have migrated meanwhile.
+            if db.execute("PRAGMA user_version").fetchone()[0] >= number:
+                db.execute("ROLLBACK")
+                continue
+            for statement in _statements(script):
+                db.execute(statement)
+            db.execute(f"PRAGMA user_version = {number:d}")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+
+def _statements(script: str) -> list[str]:
+    # executescript() would COMMIT our transaction first; split instead (no ';' in our SQL
+    # other than between statements).
+    lines = [line for line in script.splitlines() if not line.lstrip().startswith("--")]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+
+
+def _apply(db: sqlite3.Connection, changes: ChangeSet) -> None:
+    for version_read, sub in changes.subscribers:
+        cur = db.execute(
+            "UPDATE subscribers SET lang = ?, closed_by = ?, closed_reason = ?, closed_at = ?,"
+            " puk_failures = ?, puk_locked_at = ?, password_hash = ?, password_changed_at = ?,"
+            " version = ? WHERE msisdn = ? AND version = ?",
+            (
+                sub.lang,
+                str(sub.closed_by) if sub.closed_by else None,
+                sub.closed_reason,
+                sub.closed_at,
+                sub.puk_failures,
+                sub.puk_locked_at,
+                sub.password_hash,
+                sub.password_changed_at,
+                sub.version,
+                sub.msisdn,
+                version_read,
+            ),
+        )
+        if cur.rowcount != 1:
+            raise ConcurrentUpdate(f"subscriber changed since version {version_read}")
+    db.executemany(
+        "INSERT INTO audit (at, msisdn, action, actor, channel, detail) VALUES (?, ?, ?, ?, ?, ?)",
+        [
+            (e.at, e.msisdn, e.action, e.actor, str(e.channel), json.dumps(e.detail))
+            for e in changes.audit
+        ],
+    )
+    db.executemany(
+        "INSERT INTO outbox (created_at, msisdn, kind, body, next_attempt_at)"
+        " VALUES (?, ?, ?, ?, ?)",
+        [(m.created_at, m.msisdn, m.kind, m.body, m.created_at) for m in changes.outbox],
+    )
+
+
+def _write_session(db: sqlite3.Connection, s: UssdSession, hop_read: int | None) -> None:
+    values = (
+        s.msisdn,
+        s.service,
+        s.state,
+        s.lang,
+        json.dumps(s.data),
+        s.started_at,
+        s.updated_at,
+        s.hop,
+        s.last_hop_key,
+        json.dumps(s.last_reply, ensure_ascii=False),
+        s.ended_at,
+        s.end_reason,
+        s.id,
+    )
+    if hop_read is None:
+        try:
+            db.execute(
+                "INSERT INTO ussd_sessions (msisdn, service, state, lang, data, started_at,"
+                " updated_at, hop, last_hop_key, last_reply, ended_at, end_reason, id)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                values,
+            )
+        except sqlite3.IntegrityError as exc:
+            raise ConcurrentUpdate("session was created by another hop") from exc
+        return
+    cur = db.execute(
+        "UPDATE ussd_sessions SET msisdn = ?, service = ?, state = ?, lang = ?, data = ?,"
+        " started_at = ?, updated_at = ?, hop = ?, last_hop_key = ?, last_reply = ?,"
+        " ended_at = ?, end_reason = ? WHERE id = ? AND hop = ?",
+        (*values, hop_read),
+    )
+    if cur.rowcount != 1:
+        raise ConcurrentUpdate("session moved since it was read")

@@ -1,0 +1,109 @@
+"""The application factory: settings in, a ready ``web.Application`` out, no globals."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Callable
+
+import structlog
+from aiohttp import web
+
+from state.credentials import PasswordHasher, Pepper
+from state.errors import StoreError
+from state.sqlite import SqliteStore
+from state.store import Store
+from ussd_gateway.config import ConfigError, Settings
+from ussd_gateway.engine import Engine, SessionTimeouts
+from ussd_gateway.menus.loader import MenuCatalog, load_catalog
+from ussd_gateway.web import ENGINE, SETTINGS, add_routes, request_context
+
+SWEEP_EVERY = 5.0
+"""Seconds between sweeps that end timed-out sessions and purge old ones."""
+
+log = structlog.get_logger("ussd_gateway.app")
+
+
+def resolve_pepper(settings: Settings) -> Pepper:
+    """The PUK1 pepper: from the environment, from its file, or (demo only) a new file.
+
+    Raises:
+        ConfigError: outside demo mode when none is configured or the file is missing;
+            a new pepper would silently make every stored PUK1 digest useless.
+    """
+    if settings.puk_pepper is not None:
+        return Pepper.from_hex(settings.puk_pepper.reveal())
+    if settings.pepper_file is not None and settings.pepper_file.exists():
+        return Pepper.from_hex(settings.pepper_file.read_text(encoding="ascii"))
+    if settings.demo:
+        return Pepper.load_or_create(
+            settings.pepper_file or settings.database.parent / "puk-pepper"
+        )
+    raise ConfigError(
+        "no PUK1 pepper: set USSD_GATEWAY_PUK_PEPPER (hex) or store.pepper_file to an existing file"
+    )
+
+
+async def open_store(settings: Settings) -> SqliteStore:
+    """Open (and migrate) the configured SQLite file, creating its directory."""
+    settings.database.parent.mkdir(parents=True, exist_ok=True)
+    return await SqliteStore.open(settings.database)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    store: Store | None = None,
+    catalog: MenuCatalog | None = None,
+    clock: Callable[[], float] = time.time,
+) -> web.Application:
+    """Build the gateway. Menus and the pepper are checked now, before any request."""
+    catalog = catalog or load_catalog(settings.menu_paths or None)
+    pepper = resolve_pepper(settings)
+    hasher = PasswordHasher(settings.argon2_time_cost, settings.argon2_memory_kib)
+    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[request_context])
+    app[SETTINGS] = settings
+    add_routes(app)
+
+    async def resources(app: web.Application) -> AsyncIterator[None]:
+        owned = store is None
+        active = store if store is not None else await open_store(settings)
+        engine = Engine(
+            store=active,
+            catalog=catalog,
+            pepper=pepper,
+            hasher=hasher,
+            timeouts=SessionTimeouts(settings.session_idle, settings.session_total),
+            clock=clock,
+        )
+        app[ENGINE] = engine
+        sweeper = asyncio.create_task(_sweep(engine, settings))
+        try:
+            yield
+        finally:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
+            if owned:
+                await active.close()
+
+    app.cleanup_ctx.append(resources)
+    return app
+
+
+async def _sweep(engine: Engine, settings: Settings) -> None:
+    # Ended sessions are kept a while so a late repeat of their last hop still gets the
+    # same answer (reference/security.md: keep the first reply at least a session TTL).
+    keep = max(600.0, 2 * settings.session_total)
+    while True:
+        await asyncio.sleep(SWEEP_EVERY)
+        try:
+            result = await engine.store.sweep_sessions(
+                engine.clock(), idle=settings.session_idle, total=settings.session_total, keep=keep
+            )
+        except StoreError:
+            log.exception("session_sweep_failed")
+            continue
+        if result.expired or result.purged:
+            log.info("sessions_swept", expired=result.expired, purged=result.purged)

@@ -1,0 +1,239 @@
+"""``ussd-gateway``: run the service, run the demo, and administer subscribers and menus.
+
+ussd-gateway serve [--config FILE]
+ussd-gateway demo [--data-dir DIR] [--host H] [--port P]
+ussd-gateway subscribers import FILE
+ussd-gateway subscribers show MSISDN
+ussd-gateway access close|open MSISDN --by operator|organisation [--reason TEXT]
+ussd-gateway puk unlock MSISDN
+ussd-gateway menus check [FILES...]
+ussd-gateway menus diagram NAME
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TextIO
+
+from aiohttp import web
+
+from state.errors import StoreError
+from state.importer import read_subscriber_file
+from state.models import Channel, ClosedBy
+from state.service import AccountService
+from state.sqlite import SqliteStore
+from ussd_gateway import logs
+from ussd_gateway.app import create_app, open_store, resolve_pepper
+from ussd_gateway.config import ConfigError, Settings
+from ussd_gateway.demo import demo_table, seed_demo
+from ussd_gateway.errors import MenuDefinitionError
+from ussd_gateway.menus.check import default_menu_paths, mermaid, run_check
+from ussd_gateway.menus.source import MenuSyntaxError
+
+
+def _when(ts: float | None) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds") if ts else "-"
+
+
+async def _with_store(settings: Settings, work: Callable[[SqliteStore], Awaitable[int]]) -> int:
+    store = await open_store(settings)
+    try:
+        return await work(store)
+    finally:
+        await store.close()
+
+
+def _cmd_serve(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
+    logs.configure(settings.log_level)
+    app = create_app(settings)
+    web.run_app(
+        app,
+        host=settings.host,
+        port=settings.port,
+        access_log=None,
+        shutdown_timeout=10,
+        print=lambda *_: None,
+    )
+    return 0
+
+
+def _cmd_demo(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
+    data_dir = Path(args.data_dir)
+    demo = Settings(
+        host=args.host,
+        port=args.port,
+        database=data_dir / "gateway.sqlite3",
+        pepper_file=data_dir / "puk-pepper",
+        demo=True,
+        log_level=settings.log_level,
+        session_idle=settings.session_idle,
+        session_total=settings.session_total,
+    )
+    pepper = resolve_pepper(demo)
+
+    async def seed(store: SqliteStore) -> int:
+        await seed_demo(store, pepper)
+        return 0
+
+    asyncio.run(_with_store(demo, seed))
+    base = f"http://{demo.host}:{demo.port}"
+    print(f"USSD gateway (demo mode: no caller secrets) on {base}", file=out)
+    print(f"database {demo.database}\n\nDemo subscribers:\n{demo_table()}\n", file=out)
+    print("Dial from another terminal, for example:", file=out)
+    print(f"  .venv/bin/ussd-handset --url {base} --msisdn 375291000001", file=out)
+    print("  then type *141*3*6# or *141*0# at the dial> prompt\n", file=out, flush=True)
+    return _cmd_serve(demo, args, out)
+
+
+def _cmd_import(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
+    records = read_subscriber_file(Path(args.file), resolve_pepper(settings))
+
+    async def work(store: SqliteStore) -> int:
+        summary = await store.import_subscribers(records)
+        print(
+            f"imported {len(records)}: {summary.created} created, {summary.updated} updated",
+            file=out,
+        )
+        return 0
+
+    return asyncio.run(_with_store(settings, work))
+
+
+def _cmd_show(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
+    async def work(store: SqliteStore) -> int:
+        sub = await AccountService(store).subscriber(args.msisdn)
+        client = await store.get_client(sub.client_id)
+        print(f"msisdn        {sub.msisdn}", file=out)
+        print(f"client        {client.name if client else '?'} ({sub.client_kind})", file=out)
+        print(f"language      {sub.lang}", file=out)
+        state = (
+            "open" if sub.access_open else f"closed by {sub.closed_by} at {_when(sub.closed_at)}"
+        )
+        print(f"access        {state}", file=out)
+        if sub.closed_reason:
+            print(f"reason        {sub.closed_reason}", file=out)
+        lock = f"locked at {_when(sub.puk_locked_at)}" if sub.puk_locked else "not locked"
+        print(f"puk1          {lock}, {sub.puk_failures} consecutive failures", file=out)
+        pw = f"set {_when(sub.password_changed_at)}" if sub.has_password else "not set"
+        print(f"password      {pw}", file=out)
+        for entry in await store.audit_for(sub.msisdn, limit=10):
+            print(
+                f"  {_when(entry.at)}  {entry.action:<16} by {entry.actor} via {entry.channel}",
+                file=out,
+            )
+        return 0
+
+    return asyncio.run(_with_store(settings, work))
+
+
+def _cmd_access(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
+    by = ClosedBy(args.by)
+
+    async def work(store: SqliteStore) -> int:
+        service = AccountService(store)
+        change = service.close_access if args.action == "close" else service.open_access
+        decision = await change(
+            args.msisdn, by=by, actor=f"cli:{by}", channel=Channel.CLI, reason=args.reason
+        )
+        print(f"{decision.subscriber.msisdn}: {decision.outcome}", file=out)
+        return (
+            0 if decision.outcome in ("closed", "opened", "already_closed", "already_open") else 1
+        )
+
+    return asyncio.run(_with_store(settings, work))
+
+
+def _cmd_unlock(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
+    async def work(store: SqliteStore) -> int:
+        decision = await AccountService(store).unlock_puk(
+            args.msisdn, actor="cli:operator", channel=Channel.CLI
+        )
+        print(f"{decision.subscriber.msisdn}: {decision.outcome}", file=out)
+        return 0
+
+    return asyncio.run(_with_store(settings, work))
+
+
+def _cmd_menus_check(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
+    return run_check(args.files, out)
+
+
+def _cmd_menus_diagram(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
+    for path in settings.menu_paths or default_menu_paths():
+        if path.stem == args.name:
+            print(mermaid(path), file=out)
+            return 0
+    print(f"no menu named {args.name!r}", file=sys.stderr)
+    return 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line grammar."""
+    parser = argparse.ArgumentParser(
+        prog="ussd-gateway",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--config", type=Path, help="TOML settings file (else $USSD_GATEWAY_CONFIG)"
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("serve", help="run the gateway").set_defaults(run=_cmd_serve)
+    demo = sub.add_parser("demo", help="run the gateway with demo subscribers, no caller secrets")
+    demo.add_argument("--data-dir", default="var/demo")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8080)
+    demo.set_defaults(run=_cmd_demo)
+
+    subscribers = sub.add_parser("subscribers").add_subparsers(dest="what", required=True)
+    imp = subscribers.add_parser("import", help="import a CSV or YAML file")
+    imp.add_argument("file")
+    imp.set_defaults(run=_cmd_import)
+    show = subscribers.add_parser("show", help="show a subscriber (no secrets)")
+    show.add_argument("msisdn")
+    show.set_defaults(run=_cmd_show)
+
+    access = sub.add_parser("access", help="close or open access to the account")
+    access.add_argument("action", choices=["close", "open"])
+    access.add_argument("msisdn")
+    access.add_argument("--by", choices=[c.value for c in ClosedBy], default="operator")
+    access.add_argument("--reason", default=None)
+    access.set_defaults(run=_cmd_access)
+
+    puk = sub.add_parser("puk").add_subparsers(dest="what", required=True)
+    unlock = puk.add_parser("unlock", help="lift a PUK1 lock")
+    unlock.add_argument("msisdn")
+    unlock.set_defaults(run=_cmd_unlock)
+
+    menus = sub.add_parser("menus").add_subparsers(dest="what", required=True)
+    check = menus.add_parser("check", help="validate menu files (file:line: problem)")
+    check.add_argument("files", nargs="*")
+    check.set_defaults(run=_cmd_menus_check)
+    diagram = menus.add_parser("diagram", help="print a menu's Mermaid state diagram")
+    diagram.add_argument("name")
+    diagram.set_defaults(run=_cmd_menus_diagram)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+    """Entry point; returns the process exit status."""
+    args = build_parser().parse_args(argv)
+    out = out or sys.stdout
+    try:
+        settings = Settings.load(args.config, os.environ)
+        return int(args.run(settings, args, out))
+    except (ConfigError, MenuDefinitionError, MenuSyntaxError, StoreError, ValueError) as exc:
+        # Clear one-line errors for operators; StoreError messages never carry secrets.
+        print(f"ussd-gateway: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

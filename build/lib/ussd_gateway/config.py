@@ -1,0 +1,136 @@
+"""Settings: a TOML file, then ``USSD_GATEWAY_*`` environment variables over it.
+
+Example file (every key optional)::
+
+    [server]
+    host = "127.0.0.1"
+    port = 8080
+    max_body_bytes = 16384
+
+    [store]
+    database = "/var/lib/ussd-gateway/gateway.sqlite3"
+    pepper_file = "/etc/ussd-gateway/puk-pepper"     # hex; kept outside the database
+
+    [sessions]
+    idle_seconds = 60
+    total_seconds = 180
+
+    [dialects]
+    native = "shared secret"             # one caller secret per dialect
+    africastalking = "shared secret"
+    hubtel = "shared secret"
+
+    [menus]
+    paths = []                           # empty: the shipped menus
+
+Environment: ``USSD_GATEWAY_CONFIG`` (the file), ``_HOST``, ``_PORT``, ``_DATABASE``,
+``_PUK_PEPPER`` (hex) or ``_PUK_PEPPER_FILE``, ``_SECRET_NATIVE``,
+``_SECRET_AFRICASTALKING``, ``_SECRET_HUBTEL``, ``_SESSION_IDLE``, ``_SESSION_TOTAL``,
+``_LOG_LEVEL``, ``_DEMO`` (1 turns caller authentication off: never in production).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+DIALECT_NAMES = ("native", "africastalking", "hubtel")
+_PREFIX = "USSD_GATEWAY_"
+
+
+class ConfigError(ValueError):
+    """The configuration is unusable; the message names the setting."""
+
+
+class Secret:
+    """A configured secret: compared, never shown (``repr`` hides it)."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    def reveal(self) -> str:
+        """The value, for the one place that compares it."""
+        return self._value
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the gateway is configured with."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    max_body_bytes: int = 16 * 1024
+    database: Path = Path("var/gateway.sqlite3")
+    pepper_file: Path | None = None
+    puk_pepper: Secret | None = None
+    session_idle: float = 60.0
+    session_total: float = 180.0
+    dialect_secrets: Mapping[str, Secret] = field(default_factory=dict)
+    menu_paths: tuple[Path, ...] = ()
+    log_level: str = "info"
+    demo: bool = False
+    argon2_time_cost: int = 2
+    argon2_memory_kib: int = 19 * 1024
+
+    @classmethod
+    def load(cls, file: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read ``file`` (or ``$USSD_GATEWAY_CONFIG``), then apply the environment."""
+        env = dict(environ or {})
+        path = file or (Path(env[_PREFIX + "CONFIG"]) if env.get(_PREFIX + "CONFIG") else None)
+        doc: dict[str, Any] = {}
+        if path is not None:
+            try:
+                doc = tomllib.loads(path.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError) as exc:
+                raise ConfigError(f"cannot read {path}: {exc}") from exc
+            except tomllib.TOMLDecodeError as exc:
+                raise ConfigError(f"{path}: {exc}") from exc
+        return cls._from(doc, env)
+
+    @classmethod
+    def _from(cls, doc: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
+        server, store = doc.get("server", {}), doc.get("store", {})
+        sessions, menus = doc.get("sessions", {}), doc.get("menus", {})
+
+        def pick(env_name: str, section: Mapping[str, Any], key: str, default: Any) -> Any:
+            return env.get(_PREFIX + env_name, section.get(key, default))
+
+        secrets = {
+            name: Secret(str(value))
+            for name in DIALECT_NAMES
+            if (
+                value := env.get(
+                    f"{_PREFIX}SECRET_{name.upper()}", doc.get("dialects", {}).get(name)
+                )
+            )
+        }
+        pepper_text = env.get(_PREFIX + "PUK_PEPPER")
+        pepper_file = pick("PUK_PEPPER_FILE", store, "pepper_file", None)
+        try:
+            settings = cls(
+                host=str(pick("HOST", server, "host", "127.0.0.1")),
+                port=int(pick("PORT", server, "port", 8080)),
+                max_body_bytes=int(pick("MAX_BODY_BYTES", server, "max_body_bytes", 16 * 1024)),
+                database=Path(pick("DATABASE", store, "database", "var/gateway.sqlite3")),
+                pepper_file=Path(pepper_file) if pepper_file else None,
+                puk_pepper=Secret(pepper_text) if pepper_text else None,
+                session_idle=float(pick("SESSION_IDLE", sessions, "idle_seconds", 60)),
+                session_total=float(pick("SESSION_TOTAL", sessions, "total_seconds", 180)),
+                dialect_secrets=secrets,
+                menu_paths=tuple(Path(p) for p in menus.get("paths", [])),
+                log_level=str(pick("LOG_LEVEL", doc.get("log", {}), "level", "info")).lower(),
+                demo=str(env.get(_PREFIX + "DEMO", "")).lower() in ("1", "true", "yes"),
+            )
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"invalid setting: {exc}") from exc
+        if not 0 < settings.session_idle <= settings.session_total:
+            raise ConfigError("sessions: 0 < idle_seconds <= total_seconds")
+        return settings

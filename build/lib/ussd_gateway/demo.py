@@ -1,0 +1,102 @@
+"""Demo subscribers for ``make run``: one of each situation worth dialling.
+
+The PUK1 values are printed at start so a tester can type them; they are demo data in
+a demo database, hashed like any other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from state.credentials import Pepper
+from state.models import Channel, ClientKind, ClosedBy
+from state.service import AccountService
+from state.store import Store, SubscriberRecord
+
+
+@dataclass(frozen=True)
+class DemoSubscriber:
+    """A demo row: number, PUK1, language, client, and how access starts."""
+
+    msisdn: str
+    puk1: str
+    lang: str
+    client_kind: ClientKind
+    client_name: str
+    closed_by: ClosedBy | None
+    note: str
+
+
+DEMO_SUBSCRIBERS = (
+    DemoSubscriber(
+        "375291000001",
+        "40718263",
+        "ru",
+        ClientKind.INDIVIDUAL,
+        "Иван Петров",
+        None,
+        "access open: close it, set a password",
+    ),
+    DemoSubscriber(
+        "375331000002", "59263148", "en", ClientKind.INDIVIDUAL, "Anna Smith", None, "English menus"
+    ),
+    DemoSubscriber(
+        "375441000003",
+        "73019462",
+        "ru",
+        ClientKind.INDIVIDUAL,
+        "Ольга Ким",
+        ClosedBy.SUBSCRIBER,
+        "closed by the subscriber: reopen with PUK1",
+    ),
+    DemoSubscriber(
+        "375251000004",
+        "18364027",
+        "ru",
+        ClientKind.LEGAL_ENTITY,
+        "ООО «Ромашка»",
+        ClosedBy.ORGANISATION,
+        "closed by the organisation: not reopenable here",
+    ),
+    DemoSubscriber(
+        "375291000005",
+        "62840193",
+        "ru",
+        ClientKind.INDIVIDUAL,
+        "Павел Орлов",
+        ClosedBy.OPERATOR,
+        "closed by the operator: call 150",
+    ),
+)
+
+
+async def seed_demo(store: Store, pepper: Pepper) -> bool:
+    """Create the demo subscribers once; returns whether they were created now."""
+    if await store.get_subscriber(DEMO_SUBSCRIBERS[0].msisdn) is not None:
+        return False
+    records = [
+        SubscriberRecord(
+            d.msisdn,
+            pepper.digest(d.puk1),
+            f"demo:{d.msisdn}",
+            d.client_kind,
+            d.client_name,
+            d.lang,
+        )
+        for d in DEMO_SUBSCRIBERS
+    ]
+    await store.import_subscribers(records)
+    service = AccountService(store)
+    for d in DEMO_SUBSCRIBERS:
+        if d.closed_by is not None:
+            await service.close_access(
+                d.msisdn, by=d.closed_by, actor="demo", channel=Channel.CLI, reason="demo data"
+            )
+    return True
+
+
+def demo_table() -> str:
+    """The demo subscribers as a table for the console."""
+    rows = [f"  {'MSISDN':<14}{'PUK1':<10}{'lang':<6}situation"]
+    rows += [f"  {d.msisdn:<14}{d.puk1:<10}{d.lang:<6}{d.note}" for d in DEMO_SUBSCRIBERS]
+    return "\n".join(rows)

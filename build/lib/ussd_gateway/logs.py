@@ -1,0 +1,80 @@
+"""structlog set-up: JSON lines, a request id, and no secrets.
+
+Only entry points call :func:`configure`. The redaction processor drops the values of
+keys that may hold secrets or a subscriber's typed input, and masks phone numbers.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import MutableMapping
+from typing import Any, TextIO
+
+import structlog
+
+REDACTED_KEYS = frozenset(
+    {
+        "password",
+        "new_password",
+        "puk",
+        "puk1",
+        "pin",
+        "code",
+        "otp",
+        "text",
+        "input",
+        "message",
+        "token",
+        "secret",
+        "authorization",
+        "body",
+        "pepper",
+        "password_hash",
+    }
+)
+_MSISDN = re.compile(r"(?<!\d)(375\d{2})\d{3}(\d{4})(?!\d)")
+
+
+def redact(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """Blank secret-bearing keys and mask any full subscriber number left in values."""
+    for key in list(event_dict):
+        if key.lower() in REDACTED_KEYS:
+            event_dict[key] = "[redacted]"
+        elif isinstance(event_dict[key], str):
+            event_dict[key] = _MSISDN.sub(r"\1***\2", event_dict[key])
+    return event_dict
+
+
+def configure(level: str = "info", stream: TextIO | None = None) -> None:
+    """Route structlog and the standard library's logging to one JSON stream."""
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        redact,
+    ]
+    structlog.configure(
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=shared,
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            # Plain text tracebacks: dict_tracebacks would print local variables (secrets).
+            structlog.processors.format_exc_info,
+            structlog.processors.JSONRenderer(ensure_ascii=False),
+        ],
+    )
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    # aiosqlite logs every statement with its parameters at DEBUG.
+    logging.getLogger("aiosqlite").setLevel(logging.WARNING)

@@ -1,0 +1,217 @@
+"""Turn menu files into running parts: a python-statemachine class plus screens and texts.
+
+Start-up runs the checker first, so a broken menu stops the gateway with ``file:line``
+problems instead of failing a subscriber's hop later. The machine itself is built by the
+library's own loader (``statemachine.io``) from the file's ``machine`` section.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from statemachine import StateChart
+from statemachine.io import load as load_machine
+
+from sms.encoding import Encoding, ussd_limit
+from ussd_gateway.errors import MenuDefinitionError
+from ussd_gateway.menus.check import COMMON_FILE, check_files, default_menu_paths
+from ussd_gateway.menus.source import read_menu_file
+from ussd_gateway.paginate import Navigation
+
+Texts = Mapping[str, str]
+"""One text in every language, keyed by language code."""
+
+DEFAULT_LANGUAGE = "ru"
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """A numbered choice on a screen and the machine event it sends."""
+
+    key: str
+    event: str
+    label: Texts
+
+
+@dataclass(frozen=True, slots=True)
+class InputSpec:
+    """Free input a screen takes, and how it is checked before the machine sees it."""
+
+    event: str
+    secret: bool
+    pattern: re.Pattern[str] | None
+    max_length: int | None
+    invalid: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Screen:
+    """What a state shows."""
+
+    text: Texts
+    options: tuple[Option, ...] = ()
+    input: InputSpec | None = None
+
+    def option(self, key: str) -> Option | None:
+        """The option chosen by ``key``, if any."""
+        return next((o for o in self.options if o.key == key), None)
+
+
+@dataclass(frozen=True, slots=True)
+class Menu:
+    """One USSD service: its code, its machine class, its screens and its messages."""
+
+    name: str
+    code: str
+    machine: type[StateChart[Any]]
+    screens: Mapping[str, Screen]
+    messages: Mapping[str, Texts]
+    final_states: frozenset[str]
+    limits: Mapping[Encoding, int] = field(default_factory=dict)
+    """Per-encoding screen limits lowered by ``service.limit`` (else 3GPP's 182/80)."""
+
+    def limit(self, encoding: Encoding) -> int:
+        """Units of ``encoding`` one screen of this service may use."""
+        return self.limits.get(encoding, ussd_limit(encoding))
+
+    def has_state(self, state: str) -> bool:
+        """Whether ``state`` is a state of this machine (a persisted one may be stale)."""
+        return state in self.machine.states_map
+
+
+@dataclass(frozen=True)
+class MenuCatalog:
+    """Every loaded service, the engine-wide messages, and dial-string resolution."""
+
+    menus: Mapping[str, Menu]
+    """By service name."""
+    common: Mapping[str, Texts]
+
+    def resolve(self, dialled: str) -> tuple[Menu, list[str]] | None:
+        """The service a dialled string names and the parameters after its code.
+
+        ``*141*3*6*1#`` is service ``*141*3*6#`` with parameters ``["1"]``; the longest
+        service code that is a prefix wins.
+        """
+        parts = _code_parts(dialled)
+        if parts is None:
+            return None
+        best: tuple[Menu, list[str]] | None = None
+        for menu in self.menus.values():
+            code = _code_parts(menu.code) or []
+            if parts[: len(code)] == code and (best is None or len(code) > _len(best[0])):
+                best = (menu, parts[len(code) :])
+        return best
+
+    def message(self, menu: Menu | None, key: str, lang: str) -> str:
+        """A message in ``lang``: the menu's own first, then the engine-wide one."""
+        texts = (menu.messages.get(key) if menu else None) or self.common[key]
+        return texts.get(lang) or texts[DEFAULT_LANGUAGE]
+
+    def navigation(self, lang: str) -> Navigation:
+        """The localised pagination labels."""
+        return Navigation(
+            self.message(None, "nav_more", lang), self.message(None, "nav_back", lang)
+        )
+
+
+def _len(menu: Menu) -> int:
+    return len(_code_parts(menu.code) or [])
+
+
+def _code_parts(code: str) -> list[str] | None:
+    code = code.strip()
+    if not (code.startswith("*") and code.endswith("#")) or len(code) < 3:
+        return None
+    return code[1:-1].split("*")
+
+
+def compose_dialled(service_code: str, params: str) -> str:
+    """A dialled string from a service code and parameters (``*141#`` + ``3*6`` → ``*141*3*6#``)."""
+    if not params:
+        return service_code
+    if service_code.endswith("#"):
+        return f"{service_code[:-1]}*{params}#"
+    return f"*{service_code}*{params}#"
+
+
+def load_catalog(paths: Sequence[Path] | None = None) -> MenuCatalog:
+    """Check and load menu files (the shipped ones by default).
+
+    Raises:
+        MenuDefinitionError: listing every ``file:line: problem`` found.
+    """
+    chosen = list(paths) if paths else default_menu_paths()
+    problems = check_files(chosen)
+    if problems:
+        raise MenuDefinitionError([str(p) for p in problems])
+    menus: dict[str, Menu] = {}
+    common: dict[str, Texts] = {}
+    for path in chosen:
+        data = read_menu_file(path).data
+        if path.name == COMMON_FILE:
+            common.update(_texts_map(data.get("messages") or {}))
+            continue
+        menu = _build(path, data)
+        if menu.name in menus:
+            raise MenuDefinitionError([f"{path}:1: service name {menu.name!r} is used twice"])
+        menus[menu.name] = menu
+    if not common:
+        for path in chosen:
+            sibling = path.parent / COMMON_FILE
+            if sibling.exists():
+                common.update(_texts_map(read_menu_file(sibling).data.get("messages") or {}))
+                break
+    return MenuCatalog(menus, common)
+
+
+def _texts_map(raw: Mapping[str, Any]) -> dict[str, Texts]:
+    return {str(k): {str(lang): str(t) for lang, t in v.items()} for k, v in raw.items()}
+
+
+def _build(path: Path, data: Mapping[str, Any]) -> Menu:
+    machine_doc = data["machine"]
+    # JSON keeps every string as written (YAML would re-read `on`/`no` as booleans).
+    cls = load_machine(json.dumps(machine_doc), format="json")
+    # Under StateChart an exception in a callback becomes an event and the state still
+    # changes; a failed commit must instead fail the hop and change nothing.
+    cls.catch_errors_as_events = False
+    screens = {str(state): _screen(raw) for state, raw in (data.get("screens") or {}).items()}
+    finals = frozenset(s.id for s in cls.final_states)
+    name = str(machine_doc.get("name") or path.stem)
+    raw_limits = data["service"].get("limit") or {}
+    limits = {Encoding(k): int(v) for k, v in raw_limits.items()}
+    return Menu(
+        name=name,
+        code=str(data["service"]["code"]),
+        machine=cls,
+        screens=screens,
+        messages=_texts_map(data.get("messages") or {}),
+        final_states=finals,
+        limits=limits,
+    )
+
+
+def _screen(raw: Mapping[str, Any]) -> Screen:
+    options = tuple(
+        Option(str(o["key"]), str(o["event"]), {str(k): str(v) for k, v in o["label"].items()})
+        for o in raw.get("options") or ()
+    )
+    spec = raw.get("input")
+    input_spec = None
+    if spec:
+        pattern = spec.get("pattern")
+        input_spec = InputSpec(
+            event=str(spec["event"]),
+            secret=str(spec.get("secret", False)).lower() in ("true", "yes", "on", "1"),
+            pattern=re.compile(pattern) if pattern else None,
+            max_length=int(spec["max_length"]) if spec.get("max_length") else None,
+            invalid=str(spec["invalid"]) if spec.get("invalid") else None,
+        )
+    text = {str(k): str(v) for k, v in (raw.get("text") or {}).items()}
+    return Screen(text, options, input_spec)

@@ -1,0 +1,39 @@
+"""From a state's screen to the text a handset shows: notice, text, options, pages."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from sms.encoding import measure
+from ussd_gateway.dialects.model import UssdReply
+from ussd_gateway.menus.loader import DEFAULT_LANGUAGE, Screen, Texts
+
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def fill(template: str, values: Mapping[str, Any]) -> str:
+    """Replace ``{name}`` placeholders; unlike ``str.format`` it can't reach attributes."""
+    return _PLACEHOLDER.sub(lambda m: str(values.get(m.group(1), m.group(0))), template)
+
+
+def pick(texts: Texts, lang: str) -> str:
+    """The text in ``lang``, or in the default language."""
+    return texts.get(lang) or texts[DEFAULT_LANGUAGE]
+
+
+def screen_lines(
+    screen: Screen, lang: str, *, notice: str | None = None, values: Mapping[str, Any] = {}
+) -> list[str]:
+    """The lines of a screen: an optional notice, its text, then ``key. label`` options."""
+    lines = [notice] if notice else []
+    lines.append(fill(pick(screen.text, lang), values))
+    lines += [f"{o.key}. {pick(o.label, lang)}" for o in screen.options]
+    return lines
+
+
+def reply(text: str, *, ends: bool) -> UssdReply:
+    """A reply measured in the encoding it will travel in."""
+    m = measure(text)
+    return UssdReply(text, ends, m.encoding, m.units)

@@ -1,0 +1,138 @@
+"""HTTP handlers and middleware: dialect routes, health, request ids, error mapping.
+
+Errors are mapped once, here: the gateway's own errors by their ``status``/``code``,
+aiohttp's (413 body too large, 405, 404) by theirs, each rendered in the dialect of the
+route; anything unexpected is logged with its traceback and answered 500 without one.
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import re
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+
+import structlog
+from aiohttp import web
+
+from state.errors import StoreError
+from ussd_gateway.config import Settings
+from ussd_gateway.dialects import DIALECTS, DialectSpec, HttpAnswer
+from ussd_gateway.engine import Engine
+from ussd_gateway.errors import GatewayError, Unauthorized
+
+ENGINE = web.AppKey("engine", Engine)
+SETTINGS = web.AppKey("settings", Settings)
+DIALECT = web.AppKey("dialect_by_path", dict)
+
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+log = structlog.get_logger("ussd_gateway.http")
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _answer(answer: HttpAnswer) -> web.Response:
+    return web.Response(
+        status=answer.status,
+        body=answer.body,
+        content_type=None,
+        headers={"Content-Type": answer.content_type},
+    )
+
+
+def _error(request: web.Request, status: int, code: str, message: str) -> web.Response:
+    spec: DialectSpec | None = request.app[DIALECT].get(request.path)
+    if spec is not None:
+        return _answer(spec.render_error(status, code, message))
+    return web.json_response({"error": code, "message": message}, status=status)
+
+
+@web.middleware
+async def request_context(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Bind a request id, map errors to answers, and log one line per request."""
+    offered = request.headers.get("X-Request-Id", "")
+    request_id = offered if _REQUEST_ID.fullmatch(offered) else uuid.uuid4().hex
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(request_id=request_id)
+    started = time.perf_counter()
+    try:
+        response = await handler(request)
+    except GatewayError as exc:
+        response = _error(request, exc.status, exc.code, exc.message)
+    except web.HTTPException as exc:
+        code = "too_large" if exc.status == 413 else exc.reason.lower().replace(" ", "_")
+        response = _error(request, exc.status, code, exc.reason)
+    except StoreError:
+        log.exception("store_failed")
+        response = _error(request, 503, "unavailable", "storage is unavailable; try again")
+    except Exception:
+        log.exception("unhandled_error")
+        response = _error(request, 500, "internal", "internal error; it has been logged")
+    response.headers["X-Request-Id"] = request_id
+    # The path only: a query string may carry a caller's token.
+    log.info(
+        "http_request",
+        method=request.method,
+        path=request.path,
+        status=response.status,
+        ms=round((time.perf_counter() - started) * 1000, 2),
+    )
+    return response
+
+
+def _presented_secret(request: web.Request) -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value:
+        return value.strip()
+    if scheme.lower() == "basic" and value:
+        try:
+            return base64.b64decode(value, validate=True).decode("utf-8").partition(":")[2]
+        except (ValueError, UnicodeDecodeError):
+            return None
+    # Some aggregators can only be given a callback URL: accept ?token=… there.
+    return request.query.get("token")
+
+
+def authenticate(request: web.Request, dialect: str) -> None:
+    """Check the caller's shared secret for ``dialect`` (skipped in demo mode)."""
+    settings = request.app[SETTINGS]
+    if settings.demo:
+        return
+    expected = settings.dialect_secrets.get(dialect)
+    presented = _presented_secret(request)
+    if (
+        expected is None
+        or presented is None
+        or not hmac.compare_digest(presented.encode(), expected.reveal().encode())
+    ):
+        raise Unauthorized("missing or wrong credentials for this dialect")
+
+
+def ussd_handler(spec: DialectSpec) -> Handler:
+    """The POST handler of one dialect: authenticate, parse, hop, render."""
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        authenticate(request, spec.name)
+        structlog.contextvars.bind_contextvars(dialect=spec.name)
+        body = await request.read()
+        ussd_request = spec.parse(request.headers, body)
+        reply = await request.app[ENGINE].handle(ussd_request)
+        return _answer(spec.render(reply, ussd_request))
+
+    return handle
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """Liveness and storage reachability."""
+    await request.app[ENGINE].store.ping()
+    return web.json_response({"status": "ok"})
+
+
+def add_routes(app: web.Application) -> None:
+    """Register the dialect routes and the health check."""
+    app[DIALECT] = {spec.path: spec for spec in DIALECTS.values()}
+    for spec in DIALECTS.values():
+        app.router.add_post(spec.path, ussd_handler(spec))
+    app.router.add_get("/healthz", healthz)
