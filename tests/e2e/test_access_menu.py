@@ -183,3 +183,21 @@ async def test_typed_puks_are_not_stored(handset: HandsetFactory, store: SqliteS
     await phone.send(WRONG_PUKS[5])
     await phone.send(CLOSED_SELF.puk)
     assert_not_stored(store.path, WRONG_PUKS[5], CLOSED_SELF.puk)
+
+
+async def test_operator_unlock_lets_the_right_puk_open_again(
+    handset: HandsetFactory, store: SqliteStore
+) -> None:
+    """After a lock, `puk unlock` (the operator) makes the right PUK1 work again."""
+    from state.models import Channel
+    from state.service import AccountService
+
+    for wrong in WRONG_PUKS[:5]:
+        phone = handset(CLOSED_SELF.msisdn)
+        await phone.dial("*141*3*6*2#")
+        await phone.send(wrong)
+    assert (await store.get_subscriber(CLOSED_SELF.msisdn)).puk_locked
+    await AccountService(store).unlock_puk(CLOSED_SELF.msisdn, actor="op", channel=Channel.CLI)
+    phone = handset(CLOSED_SELF.msisdn)
+    assert (await phone.dial("*141*3*6*2#")).text == ASK_PUK
+    assert (await phone.send(CLOSED_SELF.puk)).text == "Доступ в Личный кабинет открыт."
