@@ -279,7 +279,21 @@ class AfricasTalkingCodec:
         self, state: HandsetState, op: Op, text: str = "", *, secret: str | None = None
     ) -> HttpRequest | None:
         if op is Op.ABORT:
-            return None  # The dialect has no abort: the centre just stops calling.
+            # No abort request: the platform reports the session's end to the events URL.
+            event = {
+                "sessionId": state.session_id,
+                "phoneNumber": state.msisdn,
+                "serviceCode": state.dialled,
+                "networkCode": self.network_code,
+                "status": "Incomplete",
+                "hopsCount": str(state.hop),
+            }
+            return HttpRequest(
+                "POST",
+                "/ussd/africastalking/events",
+                _headers("application/x-www-form-urlencoded", secret),
+                urlencode(event).encode("ascii"),
+            )
         # Cumulative: every input of the session so far, joined by "*".
         inputs = (*state.inputs, text) if op is Op.CONTINUE else ()
         form = {

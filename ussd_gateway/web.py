@@ -19,7 +19,7 @@ from aiohttp import web
 
 from state.errors import StoreError
 from ussd_gateway.config import Settings
-from ussd_gateway.dialects import DIALECTS, DialectSpec, HttpAnswer
+from ussd_gateway.dialects import ROUTES, DialectSpec, HttpAnswer
 from ussd_gateway.engine import Engine
 from ussd_gateway.errors import GatewayError, Unauthorized
 
@@ -132,7 +132,7 @@ async def healthz(request: web.Request) -> web.Response:
 
 def add_routes(app: web.Application) -> None:
     """Register the dialect routes and the health check."""
-    app[DIALECT] = {spec.path: spec for spec in DIALECTS.values()}
-    for spec in DIALECTS.values():
+    app[DIALECT] = {spec.path: spec for spec in ROUTES}
+    for spec in ROUTES:
         app.router.add_post(spec.path, ussd_handler(spec))
     app.router.add_get("/healthz", healthz)

@@ -9,7 +9,7 @@ import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, parse_qsl
 
 import aiohttp
 import pytest
@@ -102,13 +102,16 @@ def test_hubtel_sequence_counts_and_client_state_is_echoed(
 
 
 def test_abort_requests_per_dialect() -> None:
-    """Abort is op=abort (native), Type=Release (Hubtel) and nothing at all for Africa's Talking."""
+    """Abort is op=abort (native), Type=Release (Hubtel), an Incomplete end-of-session event (AT)."""
     state = HandsetState("s", MSISDN, "*141#", hop=2, inputs=("1",), client_state="cs")
     native = json.loads(NativeCodec().request(state, Op.ABORT).body)
     assert native["op"] == "abort" and native["hop"] == 2 and native["text"] == ""
     hubtel = json.loads(HubtelCodec().request(state, Op.ABORT).body)
     assert hubtel["Type"] == "Release" and hubtel["Sequence"] == 3 and hubtel["ClientState"] == "cs"
-    assert AfricasTalkingCodec().request(state, Op.ABORT) is None
+    event = AfricasTalkingCodec().request(state, Op.ABORT)
+    assert event is not None and event.path == "/ussd/africastalking/events"
+    fields = dict(parse_qsl(event.body.decode()))
+    assert (fields["sessionId"], fields["status"], fields["phoneNumber"]) == ("s", "Incomplete", MSISDN)
 
 
 @pytest.mark.parametrize("dialect", ALL)
@@ -288,6 +291,12 @@ def _stub_gateway(secret: str | None = None, delay: float = 0.0) -> web.Applicat
         screen, ends = _menu(str(form["serviceCode"]), inputs)
         return web.Response(text=("END " if ends else "CON ") + screen)
 
+    async def africastalking_events(request: web.Request) -> web.Response:
+        form = dict(await request.post())
+        log.append(("africastalking-events", form))
+        sessions.pop(str(form["sessionId"]), None)
+        return web.Response(text="OK")
+
     async def hubtel(request: web.Request) -> web.Response:
         body = await request.json()
         log.append(("hubtel", body))
@@ -315,6 +324,7 @@ def _stub_gateway(secret: str | None = None, delay: float = 0.0) -> web.Applicat
     app = web.Application(middlewares=[guard])
     app[LOG] = log
     app.add_routes([web.post("/ussd", native), web.post("/ussd/africastalking", africastalking),
+                    web.post("/ussd/africastalking/events", africastalking_events),
                     web.post("/ussd/hubtel", hubtel)])
     return app
 
@@ -438,7 +448,7 @@ async def test_secret_is_sent_as_bearer(aiohttp_server: Any, dialect: str) -> No
 
 
 @pytest.mark.parametrize(("dialect", "sent"), [("native", "abort"), ("hubtel", "Release"),
-                                                ("africastalking", None)])
+                                                ("africastalking", "Incomplete")])
 async def test_abort_then_dial_again(aiohttp_server: Any, dialect: str, sent: str | None) -> None:
     """abort: true ends the session the dialect's way, and a new dial gets a fresh session id."""
     server = await aiohttp_server(_stub_gateway())
@@ -447,10 +457,8 @@ async def test_abort_then_dial_again(aiohttp_server: Any, dialect: str, sent: st
     code, out = await _run(server, script, dialect)
     assert code == 0, out
     log = [body for _, body in server.app[LOG]]
-    kinds = [b.get("op") or b.get("Type") for b in log]
-    if sent:
-        assert kinds[2] == sent
-    assert len(log) == (5 if sent else 4)
+    kinds = [b.get("op") or b.get("Type") or b.get("status") for b in log]
+    assert kinds[2] == sent and len(log) == 5
     ids = {b.get("session_id") or b.get("SessionId") or b.get("sessionId") for b in log}
     assert len(ids) == 2
 

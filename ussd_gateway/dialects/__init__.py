@@ -6,5 +6,9 @@ from ussd_gateway.dialects.model import DialectSpec, HttpAnswer, Op, UssdReply, 
 DIALECTS: dict[str, DialectSpec] = {
     spec.name: spec for spec in (native.SPEC, africastalking.SPEC, hubtel.SPEC)
 }
+"""Each dialect's hop route, by dialect name."""
 
-__all__ = ["DIALECTS", "DialectSpec", "HttpAnswer", "Op", "UssdReply", "UssdRequest"]
+ROUTES: tuple[DialectSpec, ...] = (*DIALECTS.values(), africastalking.EVENTS_SPEC)
+"""Every route a dialect serves (hops, and Africa's Talking's end-of-session events)."""
+
+__all__ = ["DIALECTS", "ROUTES", "DialectSpec", "HttpAnswer", "Op", "UssdReply", "UssdRequest"]
