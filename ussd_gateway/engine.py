@@ -27,6 +27,7 @@ from ussd_gateway.errors import BadRequest, GatewayBusy
 from ussd_gateway.locks import KeyedLocks
 from ussd_gateway.menus.loader import DEFAULT_LANGUAGE, Menu, MenuCatalog, compose_dialled
 from ussd_gateway.menus.model import HopServices, MenuModel, Notice
+from ussd_gateway.metrics import HopMetrics
 from ussd_gateway.paginate import NAV_BACK, NAV_MORE, paginate
 from ussd_gateway.render import fill, reply, screen_lines
 
@@ -52,6 +53,7 @@ class _Result:
     service: str | None = None
     state: str | None = None
     outcome: str = "answered"
+    """begun, answered, page, repeat, expired, ended, refused, not_available, abort, …"""
 
 
 async def _settle(value: Any) -> Any:
@@ -71,6 +73,7 @@ class Engine:
         hasher: PasswordHasher,
         timeouts: SessionTimeouts = SessionTimeouts(),
         clock: Callable[[], float] = time.time,
+        metrics: HopMetrics | None = None,
     ) -> None:
         self.store = store
         self.catalog = catalog
@@ -78,6 +81,7 @@ class Engine:
         self.hasher = hasher
         self.timeouts = timeouts
         self.clock = clock
+        self.metrics = metrics or HopMetrics()
         self._locks = KeyedLocks()
 
     async def handle(self, req: UssdRequest) -> UssdReply:
@@ -100,9 +104,12 @@ class Engine:
                     result = await self._hop(key, req, msisdn)
                     break
                 except ConcurrentUpdate:
+                    self.metrics.conflicts.inc()
                     continue
             else:
                 raise GatewayBusy("the session is being changed elsewhere; try again")
+        elapsed = time.perf_counter() - started
+        self.metrics.observe(req.dialect, result.service, result.outcome, elapsed)
         log.info(
             "ussd_hop",
             dialect=req.dialect,
@@ -115,7 +122,7 @@ class Engine:
             ends=result.reply.ends,
             encoding=str(result.reply.encoding),
             length=result.reply.length,
-            ms=round((time.perf_counter() - started) * 1000, 2),
+            ms=round(elapsed * 1000, 2),
         )
         return result.reply
 

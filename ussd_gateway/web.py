@@ -22,6 +22,7 @@ from ussd_gateway.config import Settings
 from ussd_gateway.dialects import ROUTES, DialectSpec, HttpAnswer
 from ussd_gateway.engine import Engine
 from ussd_gateway.errors import GatewayError, Unauthorized
+from ussd_gateway.metrics import CONTENT_TYPE
 
 ENGINE = web.AppKey("engine", Engine)
 SETTINGS = web.AppKey("settings", Settings)
@@ -124,6 +125,12 @@ def ussd_handler(spec: DialectSpec) -> Handler:
     return handle
 
 
+async def metrics(request: web.Request) -> web.Response:
+    """Prometheus exposition of the hop metrics."""
+    body = request.app[ENGINE].metrics.render()
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
+
+
 async def healthz(request: web.Request) -> web.Response:
     """Liveness and storage reachability."""
     await request.app[ENGINE].store.ping()
@@ -136,3 +143,4 @@ def add_routes(app: web.Application) -> None:
     for spec in ROUTES:
         app.router.add_post(spec.path, ussd_handler(spec))
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)

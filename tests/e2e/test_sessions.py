@@ -284,3 +284,19 @@ async def test_long_menu_is_paginated_without_losing_an_option(
         assert done.ends and done.text == "Подробности отправлены в SMS."
     finally:
         await server.close()
+
+
+async def test_metrics_count_hops_by_outcome(
+    handset: HandsetFactory, http: aiohttp.ClientSession, gateway: TestServer, dialect: str
+) -> None:
+    """/metrics exposes hop counts by dialect, service and outcome, and a latency histogram."""
+    phone = handset(OPEN_RU.msisdn)
+    await phone.dial("*141*3*6#")
+    await phone.send("2")
+    await handset("375290000000").dial("*141*3*6#")
+    async with http.get(gateway.make_url("/metrics")) as r:
+        text = await r.text()
+    assert r.status == 200
+    assert f'ussd_hops_total{{dialect="{dialect}",outcome="begun",service="access"}} 1.0' in text
+    assert f'ussd_hops_total{{dialect="{dialect}",outcome="not_available",service="-"}} 1.0' in text
+    assert f'ussd_hop_seconds_count{{dialect="{dialect}"}} 3.0' in text
