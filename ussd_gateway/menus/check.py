@@ -94,6 +94,8 @@ class _Context:
     languages: tuple[str, ...]
     message_keys: frozenset[str]
     nav: dict[str, dict[str, str]]
+    messages: dict[str, Any] = field(default_factory=dict)
+    """Message texts (own over common), for measuring a notice above its screen."""
     limits: dict[Encoding, int] = field(
         default_factory=lambda: {e: ussd_limit(e) for e in Encoding}
     )
@@ -122,6 +124,9 @@ def check_source(
     if isinstance(own_messages, Mapping):
         keys |= {str(k) for k in own_messages}
     ctx = _Context(source, languages, frozenset(keys), _nav_lines(common_messages, languages))
+    ctx.messages = {**common_messages}
+    if isinstance(own_messages, Mapping):
+        ctx.messages.update({str(k): v for k, v in own_messages.items()})
     if not isinstance(data, Mapping):
         ctx.add((), "a menu file must be a mapping (service, machine, screens, messages)")
     elif Path(source.file).name == COMMON_FILE:
@@ -585,6 +590,44 @@ def _check_screen(ctx: _Context, state: _State, screen: Mapping[Any, Any]) -> No
         _check_options(ctx, state, screen["options"])
     if has_input:
         _check_input(ctx, state, screen["input"])
+    _check_with_notice(ctx, state, screen, texts)
+
+
+_INVALID_CHOICE = "invalid_choice"
+
+
+def _check_with_notice(
+    ctx: _Context, state: _State, screen: Mapping[Any, Any], texts: dict[str, str]
+) -> None:
+    """A screen shown again under the notice the engine gives for bad input must still fit
+    one page, or its options or prompt would hide behind "98" exactly when help is needed."""
+    options = screen.get("options")
+    spec = screen.get("input")
+    if isinstance(options, list):
+        notice_key = _INVALID_CHOICE
+    elif isinstance(spec, Mapping) and isinstance(spec.get("invalid"), str):
+        notice_key = spec["invalid"]
+    else:
+        return
+    notices = ctx.messages.get(notice_key)
+    if not isinstance(notices, Mapping):
+        return
+    for lang, text in texts.items():
+        lines = [str(notices.get(lang, "")), text]
+        if isinstance(options, list):
+            lines += [
+                f"{o.get('key')}. {o['label'].get(lang, '')}"
+                for o in options
+                if isinstance(o, Mapping) and isinstance(o.get("label"), Mapping)
+            ]
+        problem = _overflow(
+            ctx, f"screen {state.id!r} ({lang}) under notice {notice_key!r}", "\n".join(lines)
+        )
+        if problem:
+            ctx.add(
+                ("screens", state.id, "text"),
+                problem + "; the notice would push it to a second page",
+            )
 
 
 def _check_final_screen(
