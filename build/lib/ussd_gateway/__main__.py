@@ -1,5 +1,0 @@
-import sys
-
-from ussd_gateway.cli import main
-
-sys.exit(main())
