@@ -16,9 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,6 +27,7 @@ from typing import Any, TypeVar
 import aiohttp
 
 from simulators.handset import Handset
+from simulators.process import gateway_process
 
 PEPPER_HEX = "42" * 32
 SECRET = "bench-secret"  # noqa: S105 - a throwaway caller secret for a local benchmark
@@ -92,38 +91,21 @@ def _report(label: str, timings: list[float]) -> None:
 
 async def http_part(database: Path, cycles: int) -> None:
     """A real gateway process and one client."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     env = {
-        **os.environ,
         "USSD_GATEWAY_DATABASE": str(database),
         "USSD_GATEWAY_PUK_PEPPER": PEPPER_HEX,
         "USSD_GATEWAY_SECRET_NATIVE": SECRET,
-        "USSD_GATEWAY_PORT": str(port),
         "USSD_GATEWAY_LOG_LEVEL": "warning",
     }
-    # Starting the server is not on any measured path; a blocking Popen is fine here.
-    proc = subprocess.Popen([sys.executable, "-m", "ussd_gateway", "serve"], env=env)  # noqa: ASYNC220
-    url = f"http://127.0.0.1:{port}"
-    try:
-        async with aiohttp.ClientSession() as http:
-            for _ in range(100):
-                try:
-                    async with http.get(url + "/healthz") as r:
-                        if r.status == 200:
-                            break
-                except aiohttp.ClientConnectionError:
-                    await asyncio.sleep(0.1)
-            timings: list[float] = []
-            for i in range(cycles):
-                n = i % SUBSCRIBERS
-                phone = Handset(http, url=url, msisdn=_msisdn(n), dialect="native", secret=SECRET)
-                await _cycle(phone, _puk(n), timings)
-            _report("HTTP hop (native, 1 client)", timings[len(timings) // 10 :])
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    async with gateway_process(env) as gateway, aiohttp.ClientSession() as http:
+        timings: list[float] = []
+        for i in range(cycles):
+            n = i % SUBSCRIBERS
+            phone = Handset(
+                http, url=gateway.url, msisdn=_msisdn(n), dialect="native", secret=SECRET
+            )
+            await _cycle(phone, _puk(n), timings)
+        _report("HTTP hop (native, 1 client)", timings[len(timings) // 10 :])
 
 
 async def engine_part(database: Path, cycles: int) -> None:

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from importlib.resources import files
 from pathlib import Path
 from typing import Any, TypeVar
@@ -179,15 +180,10 @@ class SqliteStore:
         """Apply ``changes`` and write ``session`` in one durable transaction."""
 
         def write(db: sqlite3.Connection) -> None:
-            db.execute("BEGIN IMMEDIATE")
-            try:
+            with _immediate(db):
                 _apply(db, changes)
                 if session is not None:
                     _write_session(db, session, session_hop_read)
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
 
         await self._run(write)
 
@@ -196,8 +192,7 @@ class SqliteStore:
 
         def write(db: sqlite3.Connection) -> ImportSummary:
             created = updated = 0
-            db.execute("BEGIN IMMEDIATE")
-            try:
+            with _immediate(db):
                 for rec in records:
                     db.execute(
                         "INSERT INTO clients (ref, kind, name) VALUES (?, ?, ?)"
@@ -222,10 +217,6 @@ class SqliteStore:
                             (rec.msisdn, client_id, rec.lang, rec.puk_digest),
                         )
                         created += 1
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
             return ImportSummary(created, updated)
 
         return await self._run(write)
@@ -264,8 +255,7 @@ class SqliteStore:
         """End timed-out sessions (annulling their pending data) and purge old ended ones."""
 
         def write(db: sqlite3.Connection) -> SweepResult:
-            db.execute("BEGIN IMMEDIATE")
-            try:
+            with _immediate(db):
                 expired = db.execute(
                     "UPDATE ussd_sessions SET ended_at = ?, end_reason = 'expired', data = '{}'"
                     " WHERE ended_at IS NULL AND (updated_at < ? OR started_at < ?)",
@@ -275,13 +265,21 @@ class SqliteStore:
                     "DELETE FROM ussd_sessions WHERE ended_at IS NOT NULL AND ended_at < ?",
                     (now - keep,),
                 ).rowcount
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
             return SweepResult(expired, purged)
 
         return await self._run(write)
+
+
+@contextmanager
+def _immediate(db: sqlite3.Connection) -> Iterator[None]:
+    """One write transaction, taken with the write lock up front (no upgrade deadlocks)."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
 
 
 def _configure(db: sqlite3.Connection) -> None:
@@ -302,19 +300,13 @@ def _migrate(db: sqlite3.Connection) -> None:
     for number, script in steps:
         if number <= current:
             continue
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with _immediate(db):
             # Re-read under the write lock: another process may have migrated meanwhile.
             if db.execute("PRAGMA user_version").fetchone()[0] >= number:
-                db.execute("ROLLBACK")
                 continue
             for statement in _statements(script):
                 db.execute(statement)
             db.execute(f"PRAGMA user_version = {number:d}")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
 
 
 def _statements(script: str) -> list[str]:
