@@ -620,6 +620,8 @@ def _check_with_notice(
                 for o in options
                 if isinstance(o, Mapping) and isinstance(o.get("label"), Mapping)
             ]
+        if _overflow(ctx, "", "\n".join(lines[1:])):
+            continue  # paginated by design already; the notice only adds to its first page
         problem = _overflow(
             ctx, f"screen {state.id!r} ({lang}) under notice {notice_key!r}", "\n".join(lines)
         )
