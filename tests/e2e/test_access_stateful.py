@@ -16,10 +16,6 @@ from pathlib import Path
 
 import aiohttp
 from aiohttp.test_utils import TestServer
-from hypothesis import HealthCheck, event, settings
-from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
-
 from conftest import (
     CLOSED_SELF,
     DIALECTS,
@@ -33,6 +29,10 @@ from conftest import (
     seed,
 )
 from conftest import TestSubscriber as Seeded
+from hypothesis import HealthCheck, event, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+
 from simulators.handset import Handset
 from state.credentials import Pepper
 from state.models import Channel, ClosedBy
@@ -172,11 +172,15 @@ def is_final(state: str) -> bool:
 # --- the machine -------------------------------------------------------------------------------
 
 # The three whose access the subscriber can change come up more often.
-subscribers = st.one_of(st.sampled_from([OPEN_RU, CLOSED_SELF, OPEN_EN]), st.sampled_from(SUBSCRIBERS))
+subscribers = st.one_of(
+    st.sampled_from([OPEN_RU, CLOSED_SELF, OPEN_EN]), st.sampled_from(SUBSCRIBERS)
+)
 dialects = st.sampled_from(DIALECTS)
 authorities = st.sampled_from([ClosedBy.ORGANISATION, ClosedBy.OPERATOR])
 wrong = st.sampled_from(WRONG_PUKS).map(lambda p: ("wrong", p))
-attempt = st.one_of(wrong, wrong, wrong, st.sampled_from(MALFORMED_PUKS).map(lambda p: ("malformed", p)))
+attempt = st.one_of(
+    wrong, wrong, wrong, st.sampled_from(MALFORMED_PUKS).map(lambda p: ("malformed", p))
+)
 
 
 class AccessMachine(RuleBasedStateMachine):
@@ -238,7 +242,12 @@ class AccessMachine(RuleBasedStateMachine):
         )
 
     async def _expect(
-        self, phone: Handset, action: str, arg: str, sub: Seeded, state: str,
+        self,
+        phone: Handset,
+        action: str,
+        arg: str,
+        sub: Seeded,
+        state: str,
         notice: str | None = None,
     ) -> None:
         """Dial or send ``arg``; the screen must be ``state``'s text, ending iff it is final."""
@@ -270,9 +279,7 @@ class AccessMachine(RuleBasedStateMachine):
     # --- rules ---------------------------------------------------------------------------
 
     @rule(sub=subscribers, dialect=dialects, shortcut=st.booleans(), confirm=st.booleans())
-    def subscriber_closes(
-        self, sub: Seeded, dialect: str, shortcut: bool, confirm: bool
-    ) -> None:
+    def subscriber_closes(self, sub: Seeded, dialect: str, shortcut: bool, confirm: bool) -> None:
         """The subscriber chooses 1 and confirms (1) or cancels (2)."""
 
         async def run() -> None:
@@ -286,7 +293,11 @@ class AccessMachine(RuleBasedStateMachine):
         self.runner.run(run())
 
     async def _reopen(
-        self, sub: Seeded, dialect: str, shortcut: bool, attempts: list[tuple[str, str]],
+        self,
+        sub: Seeded,
+        dialect: str,
+        shortcut: bool,
+        attempts: list[tuple[str, str]],
         finish: str,
     ) -> None:
         phone = self._phone(sub, dialect)
@@ -320,7 +331,11 @@ class AccessMachine(RuleBasedStateMachine):
         finish=st.sampled_from(["right", "abort", "leave"]),
     )
     def subscriber_reopens(
-        self, sub: Seeded, dialect: str, shortcut: bool, attempts: list[tuple[str, str]],
+        self,
+        sub: Seeded,
+        dialect: str,
+        shortcut: bool,
+        attempts: list[tuple[str, str]],
         finish: str,
     ) -> None:
         """The subscriber chooses 2, maybe mistypes PUK1, then types the right one or stops."""
@@ -334,7 +349,11 @@ class AccessMachine(RuleBasedStateMachine):
         finish=st.sampled_from(["abort", "leave"]),
     )
     def subscriber_guesses(
-        self, sub: Seeded, dialect: str, shortcut: bool, attempts: list[tuple[str, str]],
+        self,
+        sub: Seeded,
+        dialect: str,
+        shortcut: bool,
+        attempts: list[tuple[str, str]],
         finish: str,
     ) -> None:
         """The subscriber chooses 2 and types only wrong or malformed PUK1s, then gives up."""
@@ -383,12 +402,16 @@ class AccessMachine(RuleBasedStateMachine):
                 account = self.model.accounts[sub.msisdn]
                 row = await self.store.get_subscriber(sub.msisdn)
                 assert row is not None
-                got = (str(row.closed_by) if row.closed_by else None, row.puk_failures,
-                       row.puk_locked)
+                got = (
+                    str(row.closed_by) if row.closed_by else None,
+                    row.puk_failures,
+                    row.puk_locked,
+                )
                 want = (account.closed_by, account.failures, account.locked)
                 assert got == want, f"{sub.msisdn}: stored {got}, model {want}"
-                alerts = [m for m in await self.store.outbox(sub.msisdn)
-                          if m.kind == "puk_locked_alert"]
+                alerts = [
+                    m for m in await self.store.outbox(sub.msisdn) if m.kind == "puk_locked_alert"
+                ]
                 assert len(alerts) == account.alerts
                 assert all(m.body == message("puk_lock_alert", sub.lang) for m in alerts)
 

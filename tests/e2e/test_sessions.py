@@ -300,3 +300,28 @@ async def test_metrics_count_hops_by_outcome(
     assert f'ussd_hops_total{{dialect="{dialect}",outcome="begun",service="access"}} 1.0' in text
     assert f'ussd_hops_total{{dialect="{dialect}",outcome="not_available",service="-"}} 1.0' in text
     assert f'ussd_hop_seconds_count{{dialect="{dialect}"}} 3.0' in text
+
+
+async def test_two_gateways_on_one_file_apply_a_hop_once(
+    settings: Settings, store: SqliteStore, clock: FakeClock, http: aiohttp.ClientSession,
+    dialect: str,
+) -> None:
+    """Two instances (no shared lock) get the same hop at once: one effect, one reply."""
+    servers = [TestServer(create_app(settings, clock=clock), host="127.0.0.1") for _ in range(2)]
+    for server in servers:
+        await server.start_server()
+    try:
+        phone = Handset(http, url=str(servers[0].make_url("")), msisdn=CLOSED_SELF.msisdn,
+                        dialect=dialect, secret=SECRETS[dialect])
+        await phone.dial("*141*3*6#")
+        await phone.send("2")
+        for wrong in WRONG_PUKS[:3]:
+            request = phone.codec.request(phone.state, Op.CONTINUE, wrong, secret=SECRETS[dialect])
+            answers = await asyncio.gather(*(_post(http, s, request) for s in servers * 3))
+            assert len(set(answers)) == 1, answers
+            await phone.send(wrong)  # the handset moves on (a repeat of the same hop)
+        sub = await store.get_subscriber(CLOSED_SELF.msisdn)
+        assert sub.puk_failures == 3
+    finally:
+        for server in servers:
+            await server.close()

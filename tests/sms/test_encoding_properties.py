@@ -8,7 +8,6 @@ and §6.1.2.3.1 (USSD: a CR fills seven spare bits). Nothing is imported from
 
 from __future__ import annotations
 
-import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
@@ -71,11 +70,10 @@ def pack7(septets: list[int], *, ussd: bool = False) -> bytes:
     wanted CR ending on an octet boundary is followed by another (§6.1.2.3.1).
     """
     septets = list(septets)
-    if ussd:
-        if len(septets) % 8 == 7:
-            septets.append(CR)
-        elif septets and len(septets) % 8 == 0 and septets[-1] == CR:
-            septets.append(CR)
+    spare_seven = len(septets) % 8 == 7
+    cr_on_boundary = bool(septets) and len(septets) % 8 == 0 and septets[-1] == CR
+    if ussd and (spare_seven or cr_on_boundary):
+        septets.append(CR)
     out = bytearray()
     acc = bits = 0
     for s in septets:
@@ -130,9 +128,11 @@ def test_packer_round_trips(septets: list[int]) -> None:
 
 gsm_chars = st.sampled_from(sorted(GSM_BASIC) + sorted(GSM_EXTENSION))
 gsm_texts = st.text(alphabet=gsm_chars, max_size=400)
-extension_heavy = st.text(alphabet=st.sampled_from(sorted(GSM_EXTENSION) + ["a", " "]), max_size=200)
-non_gsm_chars = st.characters(exclude_categories=("Cs",)).filter(lambda c: not is_gsm(c))
-any_texts = st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=300)
+extension_heavy = st.text(
+    alphabet=st.sampled_from([*sorted(GSM_EXTENSION), "a", " "]), max_size=200
+)
+non_gsm_chars = st.characters(exclude_categories=["Cs"]).filter(lambda c: not is_gsm(c))
+any_texts = st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=300)
 
 
 @st.composite
@@ -163,7 +163,9 @@ def test_gsm_measure_agrees_with_real_packing(text: str) -> None:
     assert m.octets == len(pack7(septets))
 
 
-@given(st.text(alphabet=st.sampled_from(sorted(GSM_EXTENSION)), min_size=1, max_size=100), gsm_texts)
+@given(
+    st.text(alphabet=st.sampled_from(sorted(GSM_EXTENSION)), min_size=1, max_size=100), gsm_texts
+)
 def test_extension_characters_cost_two(ext: str, rest: str) -> None:
     """Each extension character costs two septets: the escape and its own code."""
     assert measure(rest + ext).units == measure(rest).units + 2 * len(ext)

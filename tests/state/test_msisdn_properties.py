@@ -156,10 +156,12 @@ def test_wrong_lengths_are_refused(prefix: str, op: str, n: int, data: st.DataOb
 def test_letters_are_refused(pair: tuple[str, str], data: st.DataObject) -> None:
     """A letter anywhere in a spelling makes it invalid (Latin, Cyrillic, the letter O)."""
     raw = pair[0]
-    letter = data.draw(st.sampled_from(list("OoIlSBZabcxyzАБВоОз")) | st.characters(categories=["L"]))
+    letter = data.draw(
+        st.sampled_from(list("OoIlSBZabcxyzАБВоОз")) | st.characters(categories=["L"])
+    )
     pos = data.draw(st.integers(0, len(raw)))
     replace = data.draw(st.booleans())
-    candidate = raw[:pos] + letter + raw[pos + 1 if replace else pos:]
+    candidate = raw[:pos] + letter + raw[pos + 1 if replace else pos :]
     _refuses(candidate)
 
 
