@@ -61,12 +61,14 @@ PASSWORDS = (
     "Vasilek-2026", "Ромашка-полевая", "tulip garden 77", "Kolokolchik#9",
     "lilac by the window",  # simulators/scripts/password.yaml
 )
-"""Passwords tests type; the end-of-run log scan looks for each of them."""
+"""Passwords tests type; the end-of-run log scan looks for each of them (and PUKs, and the
+callers' secrets)."""
 TYPED_SECRETS = frozenset(
     {s.puk for s in SUBSCRIBERS}
     | {d.puk1 for d in DEMO_SUBSCRIBERS}
     | set(WRONG_PUKS)
     | set(PASSWORDS)
+    | set(SECRETS.values())
 )
 
 

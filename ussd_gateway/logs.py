@@ -35,15 +35,18 @@ REDACTED_KEYS = frozenset(
     }
 )
 _MSISDN = re.compile(r"(?<!\d)(375\d{2})\d{3}(\d{4})(?!\d)")
+# A caller's ?token= (and any secret-named query parameter) inside a logged URL or line.
+_QUERY_SECRET = re.compile(r"((?:token|secret|password|puk1?|code)=)[^&\s\"']+", re.IGNORECASE)
 
 
 def redact(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
-    """Blank secret-bearing keys and mask any full subscriber number left in values."""
+    """Blank secret-bearing keys; in other values mask full numbers and secret query values."""
     for key in list(event_dict):
         if key.lower() in REDACTED_KEYS:
             event_dict[key] = "[redacted]"
         elif isinstance(event_dict[key], str):
-            event_dict[key] = _MSISDN.sub(r"\1***\2", event_dict[key])
+            masked = _MSISDN.sub(r"\1***\2", event_dict[key])
+            event_dict[key] = _QUERY_SECRET.sub(r"\1[redacted]", masked)
     return event_dict
 
 

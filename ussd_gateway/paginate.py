@@ -49,6 +49,8 @@ def paginate(lines: list[str], nav: Navigation, limit: Limit = ussd_limit) -> li
     whole = "\n".join(lines)
     if fits(whole, limit):
         return [whole]
+    # A text may hold line breaks of its own: each physical line is kept whole if it fits.
+    lines = whole.split("\n")
     # Whitespace-only pieces carry nothing a handset can show; a page of them is noise.
     pieces = [p for line in lines for p in _pieces(line, nav, limit) if p.strip()]
     pages: list[list[str]] = []

@@ -201,3 +201,44 @@ async def test_operator_unlock_lets_the_right_puk_open_again(
     phone = handset(CLOSED_SELF.msisdn)
     assert (await phone.dial("*141*3*6*2#")).text == ASK_PUK
     assert (await phone.send(CLOSED_SELF.puk)).text == "Доступ в Личный кабинет открыт."
+
+
+async def test_account_changed_while_on_the_puk_prompt(
+    handset: HandsetFactory, store: SqliteStore
+) -> None:
+    """The PUK1 prompt answers for what happened meanwhile: opened, closed above, locked."""
+    from state.models import Channel
+    from state.service import AccountService
+
+    service = AccountService(store)
+    # The operator opens access while the subscriber is typing.
+    phone = handset(CLOSED_SELF.msisdn)
+    await phone.dial("*141*3*6*2#")
+    await service.open_access(CLOSED_SELF.msisdn, by=ClosedBy.OPERATOR, actor="op",
+                              channel=Channel.CLI, reason=None)
+    assert (await phone.send(CLOSED_SELF.puk)).text == "Доступ в Личный кабинет уже открыт."
+    # The subscriber closes again; then the operator takes the closure over meanwhile.
+    await service.close_access(CLOSED_SELF.msisdn, by=ClosedBy.SUBSCRIBER, actor="s",
+                               channel=Channel.USSD, reason=None)
+    phone = handset(CLOSED_SELF.msisdn)
+    await phone.dial("*141*3*6*2#")
+    await service.close_access(CLOSED_SELF.msisdn, by=ClosedBy.OPERATOR, actor="op",
+                               channel=Channel.CLI, reason="lost SIM")
+    answer = await phone.send(CLOSED_SELF.puk)
+    assert answer.ends and "контакт-центр 150" in answer.text
+    assert (await store.get_subscriber(CLOSED_SELF.msisdn)).puk_failures == 0
+
+
+async def test_lock_by_another_session_is_not_blamed_on_this_puk(
+    handset: HandsetFactory, store: SqliteStore
+) -> None:
+    """If another session locked opening meanwhile, the right PUK1 gets the lock screen, not
+    "wrong PUK1": it was never compared."""
+    waiting = handset(CLOSED_SELF.msisdn)
+    await waiting.dial("*141*3*6*2#")
+    for wrong in WRONG_PUKS[:5]:
+        other = handset(CLOSED_SELF.msisdn)
+        await other.dial("*141*3*6*2#")
+        await other.send(wrong)
+    answer = await waiting.send(CLOSED_SELF.puk)
+    assert answer.ends and answer.text.startswith("Открытие заблокировано: 5 неверных PUK1.")

@@ -27,12 +27,14 @@ def test_redaction_of_secret_keys_and_numbers() -> None:
         structlog.get_logger("t").info("hop", text="40718263", password="x", msisdn="375291234567",
                                        note="from 375291234567")
         logging.getLogger("other").info("plain %s", "375331112233")
+        logging.getLogger("aiohttp.access").info('"POST /ussd?token=s3cr3t&x=1 HTTP/1.1" 200')
     finally:
         logging.getLogger().removeHandler(handler)
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
     assert lines[0]["text"] == "[redacted]" and lines[0]["password"] == "[redacted]"
     assert lines[0]["msisdn"] == "37529***4567" and "1234567" not in lines[0]["note"]
     assert lines[1]["event"] == "plain 37533***2233"
+    assert lines[2]["event"] == '"POST /ussd?token=[redacted]&x=1 HTTP/1.1" 200'
 
 
 def test_exceptions_are_logged_without_local_variables() -> None:

@@ -13,6 +13,7 @@ GUARDS: frozenset[str] = frozenset(
         "operator_closed_access",
         "opening_is_locked",
         "puk_was_accepted",
+        "this_puk_locked_opening",
         "password_was_proposed",
         "password_was_set",
         "attempts_are_exhausted",

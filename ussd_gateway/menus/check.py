@@ -292,13 +292,14 @@ def _overflow(ctx: _Context, subject: str, text: str) -> str | None:
 
 
 def _check_page_line(ctx: _Context, path: PathKey, subject: str, lang: str, line: str) -> None:
-    # A page holding this line may also need a navigation line; the worse one decides.
-    pages = [(nav, f"{line}\n{nav}") for nav in ctx.nav[lang].values()]
-    for nav, page in sorted(pages, key=lambda p: -measure(p[1]).units):
-        problem = _overflow(ctx, f"{subject} with '{nav}'", page)
-        if problem:
-            ctx.add(path, problem)
-            return
+    # The paginator keeps a line whole only if it fits a middle page, beside both
+    # navigation lines; a longer one would be split across pages.
+    navs = list(ctx.nav[lang].values())
+    problem = _overflow(
+        ctx, f"{subject} with '{navs[0]}' and '{navs[1]}'", "\n".join([line, *navs])
+    )
+    if problem:
+        ctx.add(path, problem)
 
 
 # --- service -----------------------------------------------------------------------
@@ -338,7 +339,27 @@ def _check_limit(ctx: _Context, limit: Any) -> None:
             ctx.add(path, f"service.limit.{encoding.value} must be a whole number from 1 to {most}")
         else:
             ctx.limits[encoding] = value
+            _check_limit_room(ctx, encoding, value)
     _check_keys(ctx, ("service", "limit"), limit, frozenset(e.value for e in Encoding), "limit")
+
+
+_MIN_PAGE_TEXT = 10
+"""Units of text a middle page must hold besides its two navigation lines."""
+
+
+def _check_limit_room(ctx: _Context, encoding: Encoding, value: int) -> None:
+    """A lowered limit must leave a middle page room for text beside both navigation lines."""
+    for lang, navs in ctx.nav.items():
+        nav = measure("\n".join(["", *navs.values()]))
+        if nav.encoding is not encoding:
+            continue
+        need = nav.units + _MIN_PAGE_TEXT
+        if value < need:
+            ctx.add(
+                ("service", "limit", encoding.value),
+                f"service.limit.{encoding.value} of {value} leaves no room for text beside the "
+                f"navigation lines ({lang}); use at least {need}",
+            )
 
 
 # --- machine -----------------------------------------------------------------------

@@ -84,6 +84,10 @@ class MenuModel:
         """The PUK1 just typed opened access."""
         return self._outcome == PukOutcome.ACCEPTED
 
+    def this_puk_locked_opening(self) -> bool:
+        """The PUK1 just typed was the 5th wrong one in a row."""
+        return self._outcome == PukOutcome.LOCKED_NOW
+
     def password_was_proposed(self) -> bool:
         """The first password entry passed the policy."""
         return self._outcome == "proposed"
