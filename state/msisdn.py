@@ -1,9 +1,10 @@
 """Subscriber numbers: every accepted spelling becomes one key, ``375XXXXXXXXX``.
 
 Belarusian mobile numbers are +375, an operator code (25, 29, 33, 44) and seven digits.
-Accepted spellings: ``+375 29 123-45-67``, ``375291234567``, ``80291234567``,
-``8 029 123 45 67``, ``(029) 1234567`` and the like; spaces, dashes, dots and
-parentheses are ignored. Anything else is a :class:`InvalidMsisdn`.
+Accepted spellings: ``+375 29 123-45-67``, ``375291234567``, ``00375 29 …`` (the
+international prefix), ``+375 (029) …`` (country code with the national trunk 0),
+``80291234567``, ``8 029 123 45 67``, ``(029) 1234567`` and the like; spaces, dashes,
+dots and parentheses are ignored. Anything else is a :class:`InvalidMsisdn`.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ def normalize_msisdn(raw: str) -> str:
             "a phone number is +375, an operator code (25, 29, 33, 44) and 7 digits"
         )
     digits = _SEPARATORS.sub("", raw)
+    if digits.startswith("00" + COUNTRY_CODE):
+        digits = "+" + digits[2:]  # 00 is the international prefix dialled from a handset
     if digits.startswith("+"):
         digits = digits[1:]
         if not digits.startswith(COUNTRY_CODE):
@@ -38,6 +41,8 @@ def normalize_msisdn(raw: str) -> str:
         raise InvalidMsisdn("a phone number has digits only, with optional + and separators")
     if digits.startswith(COUNTRY_CODE):
         national = digits[len(COUNTRY_CODE) :]
+        if len(national) == 10 and national.startswith("0"):
+            national = national[1:]  # "+375 (029) …": the trunk 0 written after the country
     elif digits.startswith("80"):
         national = digits[2:]  # domestic trunk prefix 8 followed by 0 + operator code
     elif digits.startswith("0"):

@@ -39,11 +39,12 @@ def spellings(draw: st.DrawFn) -> tuple[str, str]:
     rest = draw(subscriber_digits)
     key = f"375{op}{rest}"
     tail = draw(grouped(rest))
-    style = draw(st.sampled_from(["intl_plus", "intl", "trunk8", "trunk0", "bare"]))
-    if style in ("intl_plus", "intl"):
-        # +375 29 …, 375(29)…, +375-29-…
-        head = ("+" if style == "intl_plus" else "") + draw(grouped("375"))
-        code = draw(st.sampled_from([op, f"({op})"]))
+    style = draw(st.sampled_from(["intl_plus", "intl", "intl_00", "trunk8", "trunk0", "bare"]))
+    if style in ("intl_plus", "intl", "intl_00"):
+        # +375 29 …, 375(29)…, +375-29-…, 00375 29 …, +375 (029) …
+        prefix = {"intl_plus": "+", "intl": "", "intl_00": "00"}[style]
+        head = prefix + draw(grouped("375"))
+        code = draw(st.sampled_from([op, f"({op})", f"(0{op})", f"0{op}"]))
     elif style == "trunk8":
         # 8 029 …, 8 (029) …, 80291234567
         head = "8"
@@ -74,6 +75,8 @@ FIXED_SPELLINGS = (
     "+375 (29) 123-45-67",
     "8 (029) 123.45.67",
     "+375-29-1234567",
+    "00375 29 123 45 67",
+    "+375 (029) 123-45-67",
 )
 
 
