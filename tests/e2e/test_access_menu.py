@@ -12,6 +12,7 @@ from conftest import (
     HandsetFactory,
     assert_not_stored,
 )
+
 from state.models import ClosedBy
 from state.sqlite import SqliteStore
 

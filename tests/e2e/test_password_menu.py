@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from argon2 import PasswordHasher
-
 from conftest import (
     CLOSED_OPERATOR,
     CLOSED_ORG,
@@ -14,6 +13,7 @@ from conftest import (
     HandsetFactory,
     assert_not_stored,
 )
+
 from state.sqlite import SqliteStore
 
 ASK = "Введите новый пароль (от 8 символов):"

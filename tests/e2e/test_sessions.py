@@ -11,7 +11,6 @@ from pathlib import Path
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
-
 from conftest import (
     CLOSED_SELF,
     OPEN_RU,
@@ -22,6 +21,7 @@ from conftest import (
     HandsetFactory,
     assert_not_stored,
 )
+
 from simulators.dialects import HttpRequest, Op, codec_for, new_session
 from simulators.handset import Handset
 from sms.encoding import measure, ussd_limit

@@ -36,8 +36,8 @@ import aiohttp
 import pytest
 import yaml
 from aiohttp.test_utils import TestServer
-
 from conftest import DIALECTS, SECRETS, TYPED_SECRETS, assert_not_stored
+
 from ussd_gateway.config import Settings
 
 GOLDEN = Path(__file__).resolve().parent

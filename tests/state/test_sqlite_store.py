@@ -7,10 +7,10 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-
 from conftest import OPEN_RU
+
 from state.errors import ConcurrentUpdate, MigrationError, StoreError
-from state.models import AuditEntry, Channel, ChangeSet, OutboxMessage, UssdSession
+from state.models import AuditEntry, ChangeSet, Channel, OutboxMessage, UssdSession
 from state.sqlite import SqliteStore
 
 

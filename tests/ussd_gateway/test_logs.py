@@ -7,7 +7,6 @@ import json
 import logging
 
 import structlog
-
 from conftest import read_log
 
 

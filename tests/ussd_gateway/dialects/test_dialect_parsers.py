@@ -10,13 +10,21 @@ from urllib.parse import urlencode
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
+from conftest import CLOSED_SELF, OPEN_RU, SECRETS, TYPED_SECRETS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import CLOSED_SELF, OPEN_RU, SECRETS, TYPED_SECRETS
 from sms.encoding import Encoding
-from ussd_gateway.dialects import DIALECTS, HttpAnswer, Op, UssdReply, UssdRequest
-from ussd_gateway.dialects import africastalking, hubtel, native
+from ussd_gateway.dialects import (
+    DIALECTS,
+    HttpAnswer,
+    Op,
+    UssdReply,
+    UssdRequest,
+    africastalking,
+    hubtel,
+    native,
+)
 from ussd_gateway.dialects.model import MAX_INPUT, MAX_SESSION_ID
 from ussd_gateway.errors import DialectParseError
 
