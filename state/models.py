@@ -111,6 +111,39 @@ class OutboxMessage:
 
 
 @dataclass(frozen=True, slots=True)
+class OtpCode:
+    """The live one-time code of a number for one purpose (its digest, never the code)."""
+
+    msisdn: str
+    purpose: str
+    digest: bytes = field(repr=False)
+    created_at: float
+    expires_at: float
+    attempts: int = 0
+    used_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OtpGuard:
+    """A number's consecutive wrong codes and the lock they caused; ``version`` guards it."""
+
+    msisdn: str
+    failures: int = 0
+    locked_until: float | None = None
+    version: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class CodeSend:
+    """One code sent, counted by the send limits."""
+
+    msisdn: str
+    purpose: str
+    channel: Channel
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
 class ChangeSet:
     """Everything one unit of work changes; applied in one transaction."""
 
@@ -118,6 +151,11 @@ class ChangeSet:
     """(version read, new row) pairs; the write fails if the version moved."""
     audit: tuple[AuditEntry, ...] = ()
     outbox: tuple[OutboxMessage, ...] = ()
+    guards: tuple[tuple[int, OtpGuard], ...] = ()
+    """(version read, new guard) pairs; version 0 with no row means "create"."""
+    codes: tuple[OtpCode, ...] = ()
+    """Codes to write (insert or replace the number's code for that purpose)."""
+    code_sends: tuple[CodeSend, ...] = ()
 
     @classmethod
     def write(cls, before: Subscriber, after: Subscriber, *entries: AuditEntry) -> ChangeSet:
@@ -129,12 +167,22 @@ class ChangeSet:
             self.subscribers + other.subscribers,
             self.audit + other.audit,
             self.outbox + other.outbox,
+            self.guards + other.guards,
+            self.codes + other.codes,
+            self.code_sends + other.code_sends,
         )
 
     @property
     def empty(self) -> bool:
         """Whether applying this changes nothing."""
-        return not (self.subscribers or self.audit or self.outbox)
+        return not (
+            self.subscribers
+            or self.audit
+            or self.outbox
+            or self.guards
+            or self.codes
+            or self.code_sends
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ import json
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from importlib.resources import files
 from pathlib import Path
 from typing import Any, TypeVar
@@ -28,10 +29,12 @@ from state.models import (
     Client,
     ClientKind,
     ClosedBy,
+    OtpCode,
+    OtpGuard,
     Subscriber,
     UssdSession,
 )
-from state.store import ImportSummary, OutboxRow, SubscriberRecord, SweepResult
+from state.store import CodeSnapshot, ImportSummary, OutboxRow, SubscriberRecord, SweepResult
 
 T = TypeVar("T")
 
@@ -44,6 +47,10 @@ _SUBSCRIBER_COLUMNS = (
 _SELECT_SUBSCRIBER = (
     f"SELECT {_SUBSCRIBER_COLUMNS} FROM subscribers s"  # noqa: S608
     " JOIN clients c ON c.id = s.client_id WHERE s.msisdn = ?"
+)
+_OUTBOX_COLUMNS = (
+    "id, msisdn, kind, body, status, created_at, attempts, next_attempt_at, provider_ref,"
+    " delivery, result"
 )
 _SESSION_COLUMNS = (
     "id, msisdn, service, state, lang, started_at, updated_at, hop, last_hop_key,"
@@ -240,7 +247,7 @@ class SqliteStore:
         """Outbox messages, oldest first, optionally of one subscriber."""
 
         def read(db: sqlite3.Connection) -> list[OutboxRow]:
-            sql = "SELECT id, msisdn, kind, body, status, created_at FROM outbox"
+            sql = f"SELECT {_OUTBOX_COLUMNS} FROM outbox"  # noqa: S608 - constant columns
             args: tuple[Any, ...] = ()
             if msisdn is not None:
                 sql += " WHERE msisdn = ?"
@@ -248,6 +255,113 @@ class SqliteStore:
             return [OutboxRow(*r) for r in db.execute(sql + " ORDER BY id", args).fetchall()]
 
         return await self._run(read)
+
+    async def load_codes(self, msisdn: str, purpose: str, now: float) -> CodeSnapshot:
+        """The code, guard and send counts of a number (and the global count), in one read."""
+
+        def read(db: sqlite3.Connection) -> CodeSnapshot:
+            guard_row = db.execute(
+                "SELECT failures, locked_until, version FROM otp_guards WHERE msisdn = ?",
+                (msisdn,),
+            ).fetchone()
+            guard = OtpGuard(msisdn, *guard_row) if guard_row else OtpGuard(msisdn)
+            code_row = db.execute(
+                "SELECT digest, created_at, expires_at, attempts, used_at FROM otp_codes"
+                " WHERE msisdn = ? AND purpose = ?",
+                (msisdn, purpose),
+            ).fetchone()
+            code = None
+            if code_row:
+                code = OtpCode(msisdn, purpose, bytes(code_row[0]), *code_row[1:])
+            minute, ten, oldest, last = db.execute(
+                "SELECT count(*) FILTER (WHERE at > ?), count(*), min(at), max(at)"
+                " FROM code_sends WHERE msisdn = ? AND at > ?",
+                (now - 60, msisdn, now - 600),
+            ).fetchone()
+            (hour,) = db.execute(
+                "SELECT count(*) FROM code_sends WHERE at > ?", (now - 3600,)
+            ).fetchone()
+            if last is None:
+                (last,) = db.execute(
+                    "SELECT max(at) FROM code_sends WHERE msisdn = ?", (msisdn,)
+                ).fetchone()
+            return CodeSnapshot(guard, code, minute, ten, hour, oldest, last)
+
+        return await self._run(read)
+
+    async def claim_outbox(self, now: float, *, limit: int, lease: float) -> list[OutboxRow]:
+        """Lease up to ``limit`` due messages to this sender, atomically."""
+
+        def write(db: sqlite3.Connection) -> list[OutboxRow]:
+            with _immediate(db):
+                rows = db.execute(
+                    f"SELECT {_OUTBOX_COLUMNS} FROM outbox"  # noqa: S608 - constant columns
+                    " WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?",
+                    (now, limit),
+                ).fetchall()
+                db.executemany(
+                    "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?,"
+                    " updated_at = ? WHERE id = ?",
+                    [(now + lease, now, r[0]) for r in rows],
+                )
+            return [
+                replace(OutboxRow(*r), attempts=r[6] + 1, next_attempt_at=now + lease) for r in rows
+            ]
+
+        return await self._run(write)
+
+    async def finish_outbox(
+        self,
+        message_id: int,
+        *,
+        status: str,
+        now: float,
+        result: str | None = None,
+        provider_ref: str | None = None,
+        retry_at: float | None = None,
+    ) -> None:
+        """Record a send's result."""
+        if status not in ("sent", "failed", "pending"):
+            raise ValueError(f"unknown outbox status {status!r}")
+
+        def write(db: sqlite3.Connection) -> None:
+            with _immediate(db):
+                db.execute(
+                    "UPDATE outbox SET status = ?, result = ?, provider_ref = coalesce(?,"
+                    " provider_ref), sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END,"
+                    " next_attempt_at = ?, updated_at = ? WHERE id = ?",
+                    (status, result, provider_ref, status, now, retry_at, now, message_id),
+                )
+
+        await self._run(write)
+
+    async def record_delivery(
+        self,
+        *,
+        delivery: str,
+        now: float,
+        message_id: int | None = None,
+        provider_ref: str | None = None,
+    ) -> bool:
+        """Store a delivery report; False if no message matches."""
+        if message_id is None and provider_ref is None:
+            raise ValueError("a delivery report needs a message id or a provider reference")
+
+        def write(db: sqlite3.Connection) -> bool:
+            with _immediate(db):
+                if message_id is not None:
+                    cur = db.execute(
+                        "UPDATE outbox SET delivery = ?, updated_at = ? WHERE id = ?",
+                        (delivery, now, message_id),
+                    )
+                else:
+                    cur = db.execute(
+                        "UPDATE outbox SET delivery = ?, updated_at = ? WHERE provider_ref = ?",
+                        (delivery, now, provider_ref),
+                    )
+            return bool(cur.rowcount)
+
+        return await self._run(write)
 
     async def sweep_sessions(
         self, now: float, *, idle: float, total: float, keep: float
@@ -349,6 +463,36 @@ def _apply(db: sqlite3.Connection, changes: ChangeSet) -> None:
         "INSERT INTO outbox (created_at, msisdn, kind, body, next_attempt_at)"
         " VALUES (?, ?, ?, ?, ?)",
         [(m.created_at, m.msisdn, m.kind, m.body, m.created_at) for m in changes.outbox],
+    )
+    for version_read, guard in changes.guards:
+        cur = db.execute(
+            "UPDATE otp_guards SET failures = ?, locked_until = ?, version = ?"
+            " WHERE msisdn = ? AND version = ?",
+            (guard.failures, guard.locked_until, guard.version, guard.msisdn, version_read),
+        )
+        if cur.rowcount == 1:
+            continue
+        if version_read != 0:
+            raise ConcurrentUpdate(f"code guard changed since version {version_read}")
+        try:
+            db.execute(
+                "INSERT INTO otp_guards (msisdn, failures, locked_until, version)"
+                " VALUES (?, ?, ?, ?)",
+                (guard.msisdn, guard.failures, guard.locked_until, guard.version),
+            )
+        except sqlite3.IntegrityError as exc:
+            raise ConcurrentUpdate("code guard was created by another writer") from exc
+    db.executemany(
+        "INSERT OR REPLACE INTO otp_codes (msisdn, purpose, digest, created_at, expires_at,"
+        " attempts, used_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [
+            (c.msisdn, c.purpose, c.digest, c.created_at, c.expires_at, c.attempts, c.used_at)
+            for c in changes.codes
+        ],
+    )
+    db.executemany(
+        "INSERT INTO code_sends (msisdn, purpose, channel, at) VALUES (?, ?, ?, ?)",
+        [(s.msisdn, s.purpose, str(s.channel), s.at) for s in changes.code_sends],
     )
 
 

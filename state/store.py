@@ -12,7 +12,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from state.models import AuditEntry, ChangeSet, Client, ClientKind, Subscriber, UssdSession
+from state.models import (
+    AuditEntry,
+    ChangeSet,
+    Client,
+    ClientKind,
+    OtpCode,
+    OtpGuard,
+    Subscriber,
+    UssdSession,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +46,12 @@ class ImportSummary:
 
 @dataclass(frozen=True, slots=True)
 class OutboxRow:
-    """An SMS waiting in (or sent from) the outbox."""
+    """An SMS waiting in (or sent from) the outbox.
+
+    ``status``: ``pending`` (waiting, or leased to a sender until ``next_attempt_at``),
+    ``sent`` (accepted by the SMSC), ``failed`` (given up). ``delivery`` is the last
+    delivery report (``delivered``, ``undelivered``, ``rejected``, …).
+    """
 
     id: int
     msisdn: str
@@ -45,6 +59,26 @@ class OutboxRow:
     body: str
     status: str
     created_at: float
+    attempts: int = 0
+    next_attempt_at: float | None = None
+    provider_ref: str | None = None
+    delivery: str | None = None
+    result: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CodeSnapshot:
+    """Everything a code decision for one number and purpose reads, read together."""
+
+    guard: OtpGuard
+    """The number's guard; version 0 (and no failures) if it has none yet."""
+    code: OtpCode | None
+    sends_last_minute: int
+    sends_last_10_minutes: int
+    sends_last_hour_all: int
+    """Codes sent to anyone in the last hour (the global budget)."""
+    oldest_send_in_10_minutes: float | None
+    last_send_at: float | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +132,36 @@ class Store(Protocol):
     ) -> SweepResult:
         """End sessions idle or open too long (dropping their pending data) and purge
         ended ones older than ``keep`` seconds."""
+
+    async def load_codes(self, msisdn: str, purpose: str, now: float) -> CodeSnapshot:
+        """The code, guard and send counts of a number (and the global count) at ``now``."""
+
+    async def claim_outbox(self, now: float, *, limit: int, lease: float) -> list[OutboxRow]:
+        """Take up to ``limit`` due messages for sending: each is leased (its
+        ``next_attempt_at`` moved to ``now + lease``) and its attempts counted, atomically,
+        so no other worker or process takes it while this one sends."""
+
+    async def finish_outbox(
+        self,
+        message_id: int,
+        *,
+        status: str,
+        now: float,
+        result: str | None = None,
+        provider_ref: str | None = None,
+        retry_at: float | None = None,
+    ) -> None:
+        """Record a send's result: ``sent``, ``failed``, or ``pending`` again at ``retry_at``."""
+
+    async def record_delivery(
+        self,
+        *,
+        delivery: str,
+        now: float,
+        message_id: int | None = None,
+        provider_ref: str | None = None,
+    ) -> bool:
+        """Store a delivery report against a message (by id or provider reference)."""
 
     async def ping(self) -> None:
         """Raise if the database cannot be reached (health checks)."""
