@@ -2,8 +2,8 @@
 
 Every test that talks to the gateway does so over HTTP on 127.0.0.1 with the simulator's
 own dialect codecs, against a database file seeded with :data:`SUBSCRIBERS`.
-The whole run logs JSON to ``var/test-logs/run.jsonl``; at the end the run fails if that
-log holds any PUK1 or password the tests typed.
+The whole run logs JSON to ``var/test-logs/run-<pid>.jsonl``; at the end the run fails if
+that log holds any PUK1, password or caller secret the tests typed.
 """
 
 from __future__ import annotations
@@ -33,7 +33,10 @@ PEPPER_HEX = "5e" * 32
 DIALECTS = ("native", "africastalking", "hubtel")
 SECRETS = {name: f"{name}-caller-secret" for name in DIALECTS}
 T0 = 1_800_000_000.0
-LOG_PATH = Path(__file__).resolve().parent.parent / "var" / "test-logs" / "run.jsonl"
+LOG_DIR = Path(__file__).resolve().parent.parent / "var" / "test-logs"
+# One file per run: two runs at once (a developer and CI, or two engineers) must not
+# interleave their lines or scan each other's.
+LOG_PATH = LOG_DIR / f"run-{os.getpid()}.jsonl"
 
 
 @dataclass(frozen=True)
@@ -88,13 +91,26 @@ class FakeClock:
 
 def pytest_configure(config: pytest.Config) -> None:
     """Log the whole run as JSON to one file, for the secret scan at the end."""
-    LOG_PATH.parent.mkdir(parents=True, exist_ok=True)
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    for old in LOG_DIR.glob("run-*.jsonl"):
+        if not _process_alive(int(old.stem.removeprefix("run-"))):
+            old.unlink(missing_ok=True)
     stream = LOG_PATH.open("w", encoding="utf-8", buffering=1)  # line-buffered: always current
     config.stash[_LOG_STREAM] = stream
     logs.configure("debug", stream)
 
 
 _LOG_STREAM = pytest.StashKey[object]()
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
