@@ -9,6 +9,7 @@ in a worker thread, never on the event loop.
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import hmac
 import secrets
@@ -16,6 +17,8 @@ from pathlib import Path
 
 from argon2 import PasswordHasher as _Argon2
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 PEPPER_BYTES = 32
 
@@ -62,9 +65,50 @@ class Pepper:
         message = f"{purpose}\x00{value}".encode()
         return hmac.new(self._key, message, hashlib.sha256).hexdigest()
 
+    def derive(self, purpose: str) -> bytes:
+        """A 32-byte key for ``purpose``, independent of the PUK1 digests' key use."""
+        return hmac.new(self._key, f"derive\x00{purpose}".encode(), hashlib.sha256).digest()
+
     def matches(self, puk: str, digest: bytes) -> bool:
         """Constant-time check of a typed PUK1 against a stored digest."""
         return hmac.compare_digest(self.digest(puk), digest)
+
+
+class Sealer:
+    """Seal short secrets at rest (an SMS body holding a code) with AES-GCM.
+
+    The key is derived from the pepper, so a copy of the database alone reveals nothing;
+    the sealed form is ``enc:v1:`` + base64(nonce ‖ ciphertext ‖ tag).
+    """
+
+    PREFIX = "enc:v1:"
+
+    def __init__(self, pepper: Pepper) -> None:
+        self._aead = AESGCM(pepper.derive("outbox-seal-v1"))
+
+    def __repr__(self) -> str:
+        return "Sealer('**********')"
+
+    def seal(self, text: str) -> str:
+        """The sealed form of ``text``."""
+        nonce = secrets.token_bytes(12)
+        sealed = self._aead.encrypt(nonce, text.encode("utf-8"), self.PREFIX.encode())
+        return self.PREFIX + base64.b64encode(nonce + sealed).decode("ascii")
+
+    def open(self, value: str) -> str:
+        """The text of a sealed value; an unsealed value is returned as it is.
+
+        Raises:
+            ValueError: the value is sealed but damaged or sealed under another key.
+        """
+        if not value.startswith(self.PREFIX):
+            return value
+        try:
+            raw = base64.b64decode(value[len(self.PREFIX) :], validate=True)
+            plain = self._aead.decrypt(raw[:12], raw[12:], self.PREFIX.encode())
+        except (ValueError, InvalidTag) as exc:
+            raise ValueError("sealed value cannot be opened with this key") from exc
+        return plain.decode("utf-8")
 
 
 class PasswordHasher:

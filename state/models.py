@@ -102,12 +102,17 @@ class AuditEntry:
 
 @dataclass(frozen=True, slots=True)
 class OutboxMessage:
-    """An SMS to send, committed with the change that caused it (sending is the SMS side's)."""
+    """An SMS to send, committed with the change that caused it (sending is the SMS side's).
+
+    A body holding a secret (a one-time code) is sealed (``Sealer.seal``) before it gets
+    here: the outbox never holds a code in plain text.
+    """
 
     msisdn: str
     kind: str
-    body: str
+    body: str = field(repr=False)
     created_at: float
+    expires_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

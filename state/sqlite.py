@@ -50,7 +50,7 @@ _SELECT_SUBSCRIBER = (
 )
 _OUTBOX_COLUMNS = (
     "id, msisdn, kind, body, status, created_at, attempts, next_attempt_at, provider_ref,"
-    " delivery, result"
+    " delivery, result, expires_at"
 )
 _SESSION_COLUMNS = (
     "id, msisdn, service, state, lang, started_at, updated_at, hop, last_hop_key,"
@@ -460,9 +460,12 @@ def _apply(db: sqlite3.Connection, changes: ChangeSet) -> None:
         ],
     )
     db.executemany(
-        "INSERT INTO outbox (created_at, msisdn, kind, body, next_attempt_at)"
-        " VALUES (?, ?, ?, ?, ?)",
-        [(m.created_at, m.msisdn, m.kind, m.body, m.created_at) for m in changes.outbox],
+        "INSERT INTO outbox (created_at, msisdn, kind, body, next_attempt_at, expires_at)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        [
+            (m.created_at, m.msisdn, m.kind, m.body, m.created_at, m.expires_at)
+            for m in changes.outbox
+        ],
     )
     for version_read, guard in changes.guards:
         cur = db.execute(

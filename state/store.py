@@ -9,7 +9,7 @@ methods and the same optimistic-version semantics.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from state.models import (
@@ -49,21 +49,24 @@ class OutboxRow:
     """An SMS waiting in (or sent from) the outbox.
 
     ``status``: ``pending`` (waiting, or leased to a sender until ``next_attempt_at``),
-    ``sent`` (accepted by the SMSC), ``failed`` (given up). ``delivery`` is the last
-    delivery report (``delivered``, ``undelivered``, ``rejected``, …).
+    ``sent`` (accepted by the SMSC), ``failed`` (given up or expired). ``delivery`` is the
+    last delivery report (``delivered``, ``undelivered``, ``rejected``, …). A ``body``
+    starting with ``Sealer.PREFIX`` is sealed: open it with the ``Sealer`` just before
+    sending.
     """
 
     id: int
     msisdn: str
     kind: str
-    body: str
-    status: str
-    created_at: float
+    body: str = field(repr=False)
+    status: str = "pending"
+    created_at: float = 0.0
     attempts: int = 0
     next_attempt_at: float | None = None
     provider_ref: str | None = None
     delivery: str | None = None
     result: str | None = None
+    expires_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,6 +33,8 @@ CREATE TABLE code_sends (
 CREATE INDEX code_sends_msisdn ON code_sends (msisdn, at);
 CREATE INDEX code_sends_at ON code_sends (at);
 
+-- A message not sent by `expires_at` is dropped (a code is worthless after 5 minutes).
+ALTER TABLE outbox ADD COLUMN expires_at REAL;
 ALTER TABLE outbox ADD COLUMN provider_ref TEXT;
 ALTER TABLE outbox ADD COLUMN delivery TEXT;
 ALTER TABLE outbox ADD COLUMN updated_at REAL;

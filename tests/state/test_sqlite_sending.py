@@ -68,3 +68,17 @@ async def test_outbox_retry_waits_for_its_time(store: SqliteStore) -> None:
                               retry_at=NOW + 60)
     assert await store.claim_outbox(NOW + 59, limit=1, lease=30) == []
     assert len(await store.claim_outbox(NOW + 60, limit=1, lease=30)) == 1
+
+
+def test_sealed_bodies_open_only_with_their_key() -> None:
+    """A sealed body hides its text, opens with the same pepper, and fails with another."""
+    from state.credentials import Pepper, Sealer
+
+    sealer = Sealer(Pepper(b"a" * 32))
+    sealed = sealer.seal("Код: 123456")
+    assert sealed.startswith(Sealer.PREFIX) and "123456" not in sealed
+    assert sealer.open(sealed) == "Код: 123456"
+    assert sealer.open("plain alert") == "plain alert"
+    assert sealer.seal("x") != sealer.seal("x")  # a fresh nonce every time
+    with pytest.raises(ValueError, match="cannot be opened"):
+        Sealer(Pepper(b"b" * 32)).open(sealed)
