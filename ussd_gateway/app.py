@@ -14,10 +14,11 @@ from state.credentials import PasswordHasher, Pepper
 from state.errors import StoreError
 from state.sqlite import SqliteStore
 from state.store import Store
+from ussd_gateway.appkeys import ENGINE, SETTINGS
 from ussd_gateway.config import ConfigError, Settings
 from ussd_gateway.engine import Engine, SessionTimeouts
 from ussd_gateway.menus.loader import MenuCatalog, load_catalog
-from ussd_gateway.web import ENGINE, SETTINGS, add_routes, request_context
+from ussd_gateway.web import add_routes, request_context
 
 SWEEP_EVERY = 5.0
 """Seconds between sweeps that end timed-out sessions and purge old ones."""

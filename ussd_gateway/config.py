@@ -23,10 +23,32 @@ Example file (every key optional)::
     [menus]
     paths = []                           # empty: the shipped menus
 
+    [sms]
+    sender = "file"                      # file | kannel | jasmin
+    sender_id = "A1"                     # the "from" of MT messages
+    outbox_file = "var/outbox.jsonl"     # the file sender's output (development)
+    kannel_sendsms_url = "http://127.0.0.1:13013/cgi-bin/sendsms"
+    kannel_username = "gateway"
+    kannel_password = "…"
+    jasmin_send_url = "http://127.0.0.1:1401/send"
+    jasmin_username = "gateway"
+    jasmin_password = "…"
+    dlr_url = "http://127.0.0.1:8080/sms/dlr"   # given to Kannel/Jasmin for delivery reports
+    max_segments = 3
+    mo_secret = "…"                      # callers of /sms/mo and /sms/dlr (?token= / Basic)
+
+    [codes]
+    api_secret = "…"                     # the account front end, for /api/v1/codes
+    allowed_prefixes = ["37525", "37529", "37533", "37544"]   # our own number ranges
+    global_per_hour = 2000
+
 Environment: ``USSD_GATEWAY_CONFIG`` (the file), ``_HOST``, ``_PORT``, ``_DATABASE``,
 ``_PUK_PEPPER`` (hex) or ``_PUK_PEPPER_FILE``, ``_SECRET_NATIVE``,
 ``_SECRET_AFRICASTALKING``, ``_SECRET_HUBTEL``, ``_SESSION_IDLE``, ``_SESSION_TOTAL``,
-``_LOG_LEVEL``, ``_DEMO`` (1 turns caller authentication off: never in production).
+``_LOG_LEVEL``, ``_DEMO`` (1 turns caller authentication off: never in production),
+``_SMS_SENDER``, ``_KANNEL_SENDSMS_URL``, ``_KANNEL_USERNAME``, ``_KANNEL_PASSWORD``,
+``_JASMIN_SEND_URL``, ``_JASMIN_USERNAME``, ``_JASMIN_PASSWORD``, ``_SMS_DLR_URL``,
+``_SMS_MO_SECRET``, ``_API_SECRET``, ``_OUTBOX_FILE``.
 """
 
 from __future__ import annotations
@@ -61,6 +83,36 @@ class Secret:
         return self._value
 
 
+SENDERS = ("file", "kannel", "jasmin")
+
+
+@dataclass(frozen=True)
+class SmsSettings:
+    """How MT messages leave and who may call the SMS callbacks."""
+
+    sender: str = "file"
+    sender_id: str = "A1"
+    outbox_file: Path = Path("var/outbox.jsonl")
+    kannel_sendsms_url: str = "http://127.0.0.1:13013/cgi-bin/sendsms"
+    kannel_username: str = ""
+    kannel_password: Secret | None = None
+    jasmin_send_url: str = "http://127.0.0.1:1401/send"
+    jasmin_username: str = ""
+    jasmin_password: Secret | None = None
+    dlr_url: str | None = None
+    max_segments: int = 3
+    mo_secret: Secret | None = None
+
+
+@dataclass(frozen=True)
+class CodeSettings:
+    """The one-time code policy's configurable parts (reference/security.md)."""
+
+    api_secret: Secret | None = None
+    allowed_prefixes: tuple[str, ...] = ("37525", "37529", "37533", "37544")
+    global_per_hour: int = 2000
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the gateway is configured with."""
@@ -79,6 +131,8 @@ class Settings:
     demo: bool = False
     argon2_time_cost: int = 2
     argon2_memory_kib: int = 19 * 1024
+    sms: SmsSettings = field(default_factory=lambda: SmsSettings())
+    codes: CodeSettings = field(default_factory=lambda: CodeSettings())
 
     @classmethod
     def load(cls, file: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
@@ -128,9 +182,59 @@ class Settings:
                 menu_paths=tuple(Path(p) for p in menus.get("paths", [])),
                 log_level=str(pick("LOG_LEVEL", doc.get("log", {}), "level", "info")).lower(),
                 demo=str(env.get(_PREFIX + "DEMO", "")).lower() in ("1", "true", "yes"),
+                sms=_sms_settings(doc.get("sms", {}), env),
+                codes=_code_settings(doc.get("codes", {}), env),
             )
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"invalid setting: {exc}") from exc
         if not 0 < settings.session_idle <= settings.session_total:
             raise ConfigError("sessions: 0 < idle_seconds <= total_seconds")
+        if settings.sms.sender not in SENDERS:
+            raise ConfigError(f"sms.sender must be one of {', '.join(SENDERS)}")
         return settings
+
+
+def _secret(value: object) -> Secret | None:
+    return Secret(str(value)) if value else None
+
+
+def _sms_settings(section: Mapping[str, Any], env: Mapping[str, str]) -> SmsSettings:
+    def pick(env_name: str, key: str, default: Any) -> Any:
+        return env.get(_PREFIX + env_name, section.get(key, default))
+
+    default = SmsSettings()
+    return SmsSettings(
+        sender=str(pick("SMS_SENDER", "sender", default.sender)),
+        sender_id=str(pick("SMS_SENDER_ID", "sender_id", default.sender_id)),
+        outbox_file=Path(pick("OUTBOX_FILE", "outbox_file", default.outbox_file)),
+        kannel_sendsms_url=str(
+            pick("KANNEL_SENDSMS_URL", "kannel_sendsms_url", default.kannel_sendsms_url)
+        ),
+        kannel_username=str(pick("KANNEL_USERNAME", "kannel_username", "")),
+        kannel_password=_secret(pick("KANNEL_PASSWORD", "kannel_password", None)),
+        jasmin_send_url=str(pick("JASMIN_SEND_URL", "jasmin_send_url", default.jasmin_send_url)),
+        jasmin_username=str(pick("JASMIN_USERNAME", "jasmin_username", "")),
+        jasmin_password=_secret(pick("JASMIN_PASSWORD", "jasmin_password", None)),
+        dlr_url=pick("SMS_DLR_URL", "dlr_url", None),
+        max_segments=int(pick("SMS_MAX_SEGMENTS", "max_segments", default.max_segments)),
+        mo_secret=_secret(pick("SMS_MO_SECRET", "mo_secret", None)),
+    )
+
+
+def _code_settings(section: Mapping[str, Any], env: Mapping[str, str]) -> CodeSettings:
+    default = CodeSettings()
+    prefixes = env.get(_PREFIX + "CODE_PREFIXES")
+    return CodeSettings(
+        api_secret=_secret(env.get(_PREFIX + "API_SECRET", section.get("api_secret"))),
+        allowed_prefixes=tuple(
+            prefixes.split(",")
+            if prefixes
+            else section.get("allowed_prefixes", default.allowed_prefixes)
+        ),
+        global_per_hour=int(
+            env.get(
+                _PREFIX + "CODE_GLOBAL_PER_HOUR",
+                section.get("global_per_hour", default.global_per_hour),
+            )
+        ),
+    )

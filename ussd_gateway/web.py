@@ -18,14 +18,11 @@ import structlog
 from aiohttp import web
 
 from state.errors import StoreError
-from ussd_gateway.config import Settings
+from ussd_gateway.appkeys import ENGINE, SETTINGS
 from ussd_gateway.dialects import ROUTES, DialectSpec, HttpAnswer
-from ussd_gateway.engine import Engine
 from ussd_gateway.errors import GatewayError, Unauthorized
 from ussd_gateway.metrics import CONTENT_TYPE
 
-ENGINE = web.AppKey("engine", Engine)
-SETTINGS = web.AppKey("settings", Settings)
 DIALECT = web.AppKey("dialect_by_path", dict)
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")

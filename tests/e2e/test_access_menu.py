@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import (
+from support import (
     CLOSED_OPERATOR,
     CLOSED_ORG,
     CLOSED_SELF,

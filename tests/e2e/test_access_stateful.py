@@ -16,7 +16,7 @@ from pathlib import Path
 
 import aiohttp
 from aiohttp.test_utils import TestServer
-from conftest import (
+from support import (
     CLOSED_SELF,
     DIALECTS,
     OPEN_EN,
@@ -28,7 +28,7 @@ from conftest import (
     FakeClock,
     seed,
 )
-from conftest import TestSubscriber as Seeded
+from support import TestSubscriber as Seeded
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from argon2 import PasswordHasher
-from conftest import (
+from support import (
     CLOSED_OPERATOR,
     CLOSED_ORG,
     CLOSED_SELF,

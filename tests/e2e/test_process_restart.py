@@ -6,7 +6,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from conftest import CLOSED_SELF, PEPPER_HEX, SECRETS, WRONG_PUKS
+from support import CLOSED_SELF, PEPPER_HEX, SECRETS, WRONG_PUKS
 
 from simulators.handset import Handset
 from simulators.process import gateway_process

@@ -11,7 +11,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
-from conftest import (
+from support import (
     CLOSED_SELF,
     OPEN_RU,
     PASSWORDS,

@@ -1,6 +1,6 @@
 """Smoke: *141*3*6# close and reopen over every dialect."""
 
-from conftest import OPEN_RU, HandsetFactory
+from support import OPEN_RU, HandsetFactory
 
 
 async def test_close_then_reopen_with_puk(handset: HandsetFactory) -> None:

@@ -36,7 +36,7 @@ import aiohttp
 import pytest
 import yaml
 from aiohttp.test_utils import TestServer
-from conftest import DIALECTS, SECRETS, TYPED_SECRETS, assert_not_stored
+from support import DIALECTS, SECRETS, TYPED_SECRETS, assert_not_stored
 
 from ussd_gateway.config import Settings
 

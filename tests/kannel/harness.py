@@ -30,9 +30,27 @@ What fakesmsc prints for each MT (the last field is the message itself)::
     ... DEBUG: Got message 2: <141 +375291234567 text Reply to KOD hello>
     ... DEBUG: Got message 3: <141 +375291234567 ucs-2 %04%1A%04%3E%044%00+%001...>
 
-``text`` is the text as is, ``ucs-2`` is URL-encoded UTF-16BE (``+`` is a space), ``data``
-is URL-encoded 8-bit data, and ``udh <udh> <data>`` (both URL-encoded) is one part of a
-concatenated message; :class:`SmscMessage` decodes all of them.
+``text`` is the text as is (UTF-8), ``ucs-2`` is URL-encoded UTF-16BE (``+`` is a space),
+``data`` is URL-encoded 8-bit data, and ``udh <udh> data <payload>`` (both URL-encoded, the
+coding not shown) is one part of a concatenated message; :class:`SmscMessage` decodes them.
+
+Kannel 1.4.5 behaviour these tests rely on (seen here, with this configuration):
+
+* A reply with non-GSM text (Cyrillic) must come with the response header
+  ``X-Kannel-Coding: 2`` (and ``charset=utf-8``); without it Kannel turns every Cyrillic letter
+  into ``?``. The header only works with ``accept-x-kannel-headers = true`` (the default
+  here); without that Kannel still converts the body to UTF-16BE but sends it as GSM text.
+* A 5xx from the MO URL makes Kannel reply ``Could not fetch content, sorry.``; an empty
+  body sends nothing (``omit-empty``); a reply longer than ``max-messages`` SMS is cut.
+* A UCS-2 MO reaches the MO URL as UTF-8 with ``coding=0`` (``mo-recode``).
+* ``post-url`` sends ``X-Kannel-To``/``-Time``/``-SMSC``/``-Coding``/``-Service`` but
+  ``X-Kannel-From`` only with ``send-sender = true`` (set here); the query carries ``from``
+  either way.
+* ``cgi-bin/sendsms`` answers 202 ``0: Accepted for delivery`` (no message id); without
+  ``from`` (and no ``global-sender``) 400 ``Sender missing and no global set, rejected``.
+* With ``dlr-mask`` the fake SMSC produces two delivery reports: ``%d`` = 8 (SMSC got it,
+  ``%A`` = ``ACK/``) and then 1 (delivered); in a DLR ``%p`` is the subscriber and ``%P`` the
+  service number, and ``%I`` is not the MT's id, so put your own id in the ``dlr-url``.
 """
 
 from __future__ import annotations
@@ -49,7 +67,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Literal
+from typing import Literal
 from urllib.parse import quote_from_bytes, unquote_to_bytes
 
 import aiohttp
@@ -150,6 +168,8 @@ class KannelConfig:
     """``max-messages`` of the sendsms-user: longer texts are cut without an error."""
     accept_x_kannel_headers: bool = True
     """Let the MO endpoint's response set ``X-Kannel-Coding`` etc. for the reply."""
+    global_sender: str | None = None
+    """smsbox's ``global-sender``: the ``from`` of a sendsms request that gives none."""
     dlr_url: str | None = None
     """The sendsms-user's default ``dlr-url`` (a ``cgi-bin/sendsms`` request may give its own);
     Kannel only calls it for messages sent with a ``dlr-mask``."""
@@ -191,6 +211,7 @@ class KannelConfig:
         # Kannel's config parser takes a double-quoted value literally, escapes and all.
         mo_key = "get-url" if self.mo_method == "get" else "post-url"
         dlr_line = f'dlr-url = "{self.dlr_url}"\n' if self.dlr_url else ""
+        sender_line = f'global-sender = "{self.global_sender}"\n' if self.global_sender else ""
         return (
             "group = core\n"
             f"admin-port = {self.admin_port}\n"
@@ -216,6 +237,7 @@ class KannelConfig:
             f"sendsms-interface = {HOST}\n"
             # UCS-2 MOs reach the MO URL as UTF-8, not as raw UTF-16BE.
             "mo-recode = true\n"
+            f"{sender_line}"
             "\n"
             "group = sms-service\n"
             "keyword = default\n"
@@ -224,6 +246,8 @@ class KannelConfig:
             "concatenation = true\n"
             # An empty response body means "no reply", not an "<Empty reply…>" SMS.
             "omit-empty = true\n"
+            # post-url: also send the subscriber's number as X-Kannel-From.
+            "send-sender = true\n"
             f"accept-x-kannel-headers = {str(self.accept_x_kannel_headers).lower()}\n"
             "\n"
             "group = sendsms-user\n"
@@ -327,24 +351,23 @@ async def kannel_running(
     binaries = binaries or require_kannel()
     config.write()
     kannel = Kannel(config, binaries)
-    logs: list[IO[bytes]] = []
-    try:
-        for box, program in (("bearerbox", binaries.bearerbox), ("smsbox", binaries.smsbox)):
-            log = (config.directory / f"{box}.log").open("ab")
-            logs.append(log)
-            kannel.processes[box] = await asyncio.create_subprocess_exec(
-                str(program), "-v", str(log_level), str(config.path),
-                stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=log,
-            )
-            await _wait_ready(kannel, box, startup_seconds)
-        yield kannel
-    finally:
-        # smsbox first: bearerbox waits for its boxes to leave before it exits.
-        for box in ("smsbox", "bearerbox"):
-            if box in kannel.processes:
-                await _stop(kannel.processes[box])
-        for log in logs:
-            log.close()
+    with contextlib.ExitStack() as logs:
+        try:
+            for box, program in (("bearerbox", binaries.bearerbox), ("smsbox", binaries.smsbox)):
+                log = logs.enter_context((config.directory / f"{box}.log").open("ab"))
+                kannel.processes[box] = await asyncio.create_subprocess_exec(
+                    *(str(program), "-v", str(log_level), str(config.path)),
+                    stdin=asyncio.subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=log,
+                )
+                await _wait_ready(kannel, box, startup_seconds)
+            yield kannel
+        finally:
+            # smsbox first, so that it does not log errors reconnecting to a gone bearerbox.
+            for box in ("smsbox", "bearerbox"):
+                if box in kannel.processes:
+                    await _stop(kannel.processes[box])
 
 
 async def _wait_ready(kannel: Kannel, box: str, seconds: float) -> None:
@@ -415,24 +438,39 @@ class SmscMessage:
 
     @property
     def text(self) -> str:
-        """The payload as text."""
-        if self.kind == "ucs-2":
+        """The payload as text, in the coding its kind says (see :meth:`text_as`)."""
+        return self.text_as(2 if self.kind == "ucs-2" else 0)
+
+    def text_as(self, coding: int) -> str:
+        """The payload decoded as Kannel ``coding`` 2 (UTF-16BE), else as UTF-8 or Latin-1.
+
+        For ``udh`` parts fakesmsc does not print the coding: the caller knows it.
+        """
+        if coding == 2:
             return self.payload.decode("utf-16-be", errors="replace")
         try:
             return self.payload.decode("utf-8")
         except UnicodeDecodeError:
             return self.payload.decode("latin-1")
 
+    @property
+    def part(self) -> tuple[int, int, int] | None:
+        """``(reference, total, sequence)`` of a concatenated part (8-bit reference UDH)."""
+        if len(self.udh) == 6 and self.udh[:3] == b"\x05\x00\x03":
+            return self.udh[3], self.udh[4], self.udh[5]
+        return None
+
     @classmethod
     def parse(cls, number: int, line: bytes) -> SmscMessage:
         """Parse what fakesmsc prints between ``<`` and ``>``."""
-        sender, receiver, kind, rest = (line.split(b" ", 3) + [b"", b"", b""])[:4]
+        sender, receiver, kind, rest = [*line.split(b" ", 3), b"", b"", b""][:4]
         kind_s = kind.decode("ascii", errors="replace")
         udh = b""
         if kind_s == "text":
             payload = rest
         elif kind_s == "udh":
-            udh_part, _, data = rest.partition(b" ")
+            # `udh <udh> data <payload>`, whatever the coding of the payload.
+            udh_part, _label, data = [*rest.split(b" ", 2), b"", b""][:3]
             udh, payload = _url_decode(udh_part), _url_decode(data)
         else:
             payload = _url_decode(rest)
@@ -490,7 +528,14 @@ class FakeSmsc:
         """Start fakesmsc and wait until bearerbox lists the fake SMSC as online."""
         self._process = await asyncio.create_subprocess_exec(
             str(self.kannel.binaries.fakesmsc),
-            "-H", HOST, "-r", str(self.kannel.smsc_port), "-i", "0", "-m", "-1",
+            "-H",
+            HOST,
+            "-r",
+            str(self.kannel.smsc_port),
+            "-i",
+            "0",
+            "-m",
+            "-1",
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.PIPE,  # gwlib logs to stderr
@@ -501,7 +546,9 @@ class FakeSmsc:
     async def _wait_online(self) -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.connect_seconds
-        line = re.compile(rf"{re.escape(self.kannel.config.smsc_id)}:{self.kannel.smsc_port} \((\w+)")
+        line = re.compile(
+            rf"{re.escape(self.kannel.config.smsc_id)}:{self.kannel.smsc_port} \((\w+)"
+        )
         while loop.time() < deadline:
             if self._process is None or self._process.returncode is not None:
                 raise RuntimeError(f"fakesmsc exited:\n{self.log()}")
@@ -546,7 +593,7 @@ class FakeSmsc:
         text: str,
         *,
         kind: Literal["auto", "text", "ucs2"] = "auto",
-        timeout: float = 5.0,
+        timeout: float = 5.0,  # noqa: ASYNC109 - a failed wait says what it waited for
     ) -> None:
         """Send ``text`` from ``sender`` to ``receiver`` (the service number) into Kannel.
 
@@ -573,7 +620,9 @@ class FakeSmsc:
             await self._wait(lambda: self._sent >= target, timeout, f"fakesmsc to send {line!r}")
 
     async def wait_for_mt(
-        self, predicate: Callable[[SmscMessage], bool] = lambda _: True, timeout: float = 10.0
+        self,
+        predicate: Callable[[SmscMessage], bool] = lambda _: True,
+        timeout: float = 10.0,  # noqa: ASYNC109 - a failed wait says what it waited for
     ) -> SmscMessage:
         """The first MT received so far or within ``timeout`` s that matches ``predicate``."""
 
@@ -585,12 +634,16 @@ class FakeSmsc:
         assert found is not None
         return found
 
-    async def _wait(self, ready: Callable[[], bool], timeout: float, what: str) -> None:
+    async def _wait(self, ready: Callable[[], bool], timeout: float, what: str) -> None:  # noqa: ASYNC109
         try:
             async with asyncio.timeout(timeout), self._changed:
                 await self._changed.wait_for(
-                    lambda: ready() or self._process is None or self._reader is None
-                    or self._reader.done()
+                    lambda: (
+                        ready()
+                        or self._process is None
+                        or self._reader is None
+                        or self._reader.done()
+                    )
                 )
         except TimeoutError:
             raise AssertionError(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import OPEN_RU
+from support import OPEN_RU
 from state.errors import ConcurrentUpdate
 from state.models import Channel, ChangeSet, CodeSend, OtpCode, OtpGuard, OutboxMessage
 from state.sqlite import SqliteStore

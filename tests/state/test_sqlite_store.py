@@ -7,7 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from conftest import OPEN_RU
+from support import OPEN_RU
 
 from state.errors import ConcurrentUpdate, MigrationError, StoreError
 from state.models import AuditEntry, ChangeSet, Channel, OutboxMessage, UssdSession

@@ -7,7 +7,7 @@ import io
 from pathlib import Path
 
 import pytest
-from conftest import CLOSED_ORG, CLOSED_SELF, OPEN_RU, PEPPER_HEX
+from support import CLOSED_ORG, CLOSED_SELF, OPEN_RU, PEPPER_HEX
 
 from state.models import ClosedBy
 from state.sqlite import SqliteStore

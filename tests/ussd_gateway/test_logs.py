@@ -7,7 +7,7 @@ import json
 import logging
 
 import structlog
-from conftest import read_log
+from support import read_log
 
 
 def _capture() -> tuple[logging.Handler, io.StringIO]:

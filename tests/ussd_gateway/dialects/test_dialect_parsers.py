@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
-from conftest import CLOSED_SELF, OPEN_RU, SECRETS, TYPED_SECRETS
+from support import CLOSED_SELF, OPEN_RU, SECRETS, TYPED_SECRETS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
