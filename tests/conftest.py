@@ -16,9 +16,11 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 from support import (
+    API_SECRET,
     DIALECTS,
     LOG_DIR,
     LOG_PATH,
+    MO_SECRET,
     PEPPER_HEX,
     SECRETS,
     SUBSCRIBERS,
@@ -33,7 +35,7 @@ from state.credentials import Pepper
 from state.sqlite import SqliteStore
 from ussd_gateway import logs
 from ussd_gateway.app import create_app
-from ussd_gateway.config import Secret, Settings
+from ussd_gateway.config import CodeSettings, Secret, Settings, SmsSettings
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -94,6 +96,8 @@ def settings(tmp_path: Path) -> Settings:
         database=tmp_path / "gateway.sqlite3",
         puk_pepper=Secret(PEPPER_HEX),
         dialect_secrets={name: Secret(value) for name, value in SECRETS.items()},
+        sms=SmsSettings(mo_secret=Secret(MO_SECRET), outbox_file=tmp_path / "outbox.jsonl"),
+        codes=CodeSettings(api_secret=Secret(API_SECRET)),
     )
 
 

@@ -23,6 +23,8 @@ from ussd_gateway.demo import DEMO_SUBSCRIBERS
 PEPPER_HEX = "5e" * 32
 DIALECTS = ("native", "africastalking", "hubtel")
 SECRETS = {name: f"{name}-caller-secret" for name in DIALECTS}
+API_SECRET = "front-end-api-secret"
+MO_SECRET = "smsc-callback-secret"
 T0 = 1_800_000_000.0
 LOG_DIR = Path(__file__).resolve().parent.parent / "var" / "test-logs"
 # One file per run: two runs at once (a developer and CI, or two engineers) must not
@@ -31,7 +33,7 @@ LOG_PATH = LOG_DIR / f"run-{os.getpid()}.jsonl"
 
 
 @dataclass(frozen=True)
-class TestSubscriber:
+class SeededSubscriber:
     """A seeded subscriber and the PUK1 its SIM carries."""
 
     msisdn: str
@@ -41,13 +43,13 @@ class TestSubscriber:
     closed_by: ClosedBy | None = None
 
 
-OPEN_RU = TestSubscriber("375291112233", "31415926")
-OPEN_EN = TestSubscriber("375331112233", "27182818", lang="en")
-CLOSED_SELF = TestSubscriber("375441112233", "16180339", closed_by=ClosedBy.SUBSCRIBER)
-CLOSED_ORG = TestSubscriber(
+OPEN_RU = SeededSubscriber("375291112233", "31415926")
+OPEN_EN = SeededSubscriber("375331112233", "27182818", lang="en")
+CLOSED_SELF = SeededSubscriber("375441112233", "16180339", closed_by=ClosedBy.SUBSCRIBER)
+CLOSED_ORG = SeededSubscriber(
     "375251112233", "14142135", kind=ClientKind.LEGAL_ENTITY, closed_by=ClosedBy.ORGANISATION
 )
-CLOSED_OPERATOR = TestSubscriber("375297654321", "17320508", closed_by=ClosedBy.OPERATOR)
+CLOSED_OPERATOR = SeededSubscriber("375297654321", "17320508", closed_by=ClosedBy.OPERATOR)
 SUBSCRIBERS = (OPEN_RU, OPEN_EN, CLOSED_SELF, CLOSED_ORG, CLOSED_OPERATOR)
 
 WRONG_PUKS = ("90000001", "90000002", "90000003", "90000004", "90000005", "90000006")
@@ -63,6 +65,7 @@ TYPED_SECRETS = frozenset(
     | set(WRONG_PUKS)
     | set(PASSWORDS)
     | set(SECRETS.values())
+    | {API_SECRET, MO_SECRET}
 )
 
 
@@ -83,7 +86,7 @@ class FakeClock:
 HandsetFactory = Callable[..., Handset]
 
 
-async def seed(store: SqliteStore, pepper: Pepper, subscribers: tuple[TestSubscriber, ...]) -> None:
+async def seed(store: SqliteStore, pepper: Pepper, subscribers: tuple[SeededSubscriber, ...]) -> None:
     """Import ``subscribers`` and apply their initial closures."""
     await store.import_subscribers(
         [

@@ -10,11 +10,13 @@ from collections.abc import AsyncIterator, Callable
 import structlog
 from aiohttp import web
 
-from state.credentials import PasswordHasher, Pepper
+from sms.codes import CodePolicy, CodeService
+from state.credentials import PasswordHasher, Pepper, Sealer
 from state.errors import StoreError
 from state.sqlite import SqliteStore
 from state.store import Store
-from ussd_gateway.appkeys import ENGINE, SETTINGS
+from ussd_gateway.api import add_api_routes
+from ussd_gateway.appkeys import CODES, ENGINE, SEALER, SETTINGS, STORE
 from ussd_gateway.config import ConfigError, Settings
 from ussd_gateway.engine import Engine, SessionTimeouts
 from ussd_gateway.menus.loader import MenuCatalog, load_catalog
@@ -46,6 +48,14 @@ def resolve_pepper(settings: Settings) -> Pepper:
     )
 
 
+def code_policy(settings: Settings) -> CodePolicy:
+    """The code policy with the configured number ranges and global budget."""
+    return CodePolicy(
+        allowed_prefixes=settings.codes.allowed_prefixes,
+        global_per_hour=settings.codes.global_per_hour,
+    )
+
+
 async def open_store(settings: Settings) -> SqliteStore:
     """Open (and migrate) the configured SQLite file, creating its directory."""
     settings.database.parent.mkdir(parents=True, exist_ok=True)
@@ -65,7 +75,9 @@ def create_app(
     hasher = PasswordHasher(settings.argon2_time_cost, settings.argon2_memory_kib)
     app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[request_context])
     app[SETTINGS] = settings
+    app[SEALER] = Sealer(pepper)
     add_routes(app)
+    add_api_routes(app)
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
         owned = store is None
@@ -79,6 +91,8 @@ def create_app(
             clock=clock,
         )
         app[ENGINE] = engine
+        app[STORE] = active
+        app[CODES] = CodeService(active, pepper, policy=code_policy(settings), clock=clock)
         sweeper = asyncio.create_task(_sweep(engine, settings))
         try:
             yield

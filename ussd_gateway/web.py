@@ -79,7 +79,8 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
     return response
 
 
-def _presented_secret(request: web.Request) -> str | None:
+def presented_secret(request: web.Request) -> str | None:
+    """The secret a caller presented: Bearer, Basic password, or ``?token=``."""
     header = request.headers.get("Authorization", "")
     scheme, _, value = header.partition(" ")
     if scheme.lower() == "bearer" and value:
@@ -99,7 +100,7 @@ def authenticate(request: web.Request, dialect: str) -> None:
     if settings.demo:
         return
     expected = settings.dialect_secrets.get(dialect)
-    presented = _presented_secret(request)
+    presented = presented_secret(request)
     if (
         expected is None
         or presented is None

@@ -16,6 +16,9 @@ from pathlib import Path
 
 import aiohttp
 from aiohttp.test_utils import TestServer
+from hypothesis import HealthCheck, event, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from support import (
     CLOSED_SELF,
     DIALECTS,
@@ -28,10 +31,7 @@ from support import (
     FakeClock,
     seed,
 )
-from support import TestSubscriber as Seeded
-from hypothesis import HealthCheck, event, settings
-from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+from support import SeededSubscriber as Seeded
 
 from simulators.handset import Handset
 from state.credentials import Pepper

@@ -16,13 +16,18 @@ Call :func:`require_kannel` first: it skips the test when Kannel is not installe
 it under ``CI=true``. A gateway end-to-end test looks like this::
 
     binaries = require_kannel()
+    # Ports are chosen when the config is made, so the gateway can be told where sendsms is
+    # before it starts; the MO URL is filled in once the gateway's port is known (the file
+    # is written by kannel_running).
+    config = KannelConfig(mo_url="", directory=tmp_path / "kannel")
+    env = {..., "…SENDSMS_URL…": config.sendsms_url}  # plus config.username / .password
     async with gateway_process(env) as gw:
-        config = KannelConfig(mo_url=f"{gw.url}/sms/mo", directory=tmp_path)
+        config.mo_url = f"{gw.url}/sms/mo"
         async with kannel_running(config, binaries) as kannel, FakeSmsc(kannel) as phone:
             await phone.send_mo("+375291234567", "141", "KOD")
             reply = await phone.wait_for_mt(lambda m: m.receiver == "+375291234567")
             # reply.sender == "141", reply.text == the gateway's answer
-            status, body = await kannel.sendsms(to="+375291234567", text="Код 123456")
+            status, body = await kannel.sendsms(to="+375291234567", sender="141", text="Код 1")
             # status == 202, body == "0: Accepted for delivery"
 
 What fakesmsc prints for each MT (the last field is the message itself)::
@@ -43,6 +48,8 @@ Kannel 1.4.5 behaviour these tests rely on (seen here, with this configuration):
 * A 5xx from the MO URL makes Kannel reply ``Could not fetch content, sorry.``; an empty
   body sends nothing (``omit-empty``); a reply longer than ``max-messages`` SMS is cut.
 * A UCS-2 MO reaches the MO URL as UTF-8 with ``coding=0`` (``mo-recode``).
+* ``%a`` (``text`` here) joins the words with single spaces (``kod  a   b`` → ``kod a b``);
+  ``%b`` is the raw text. More escapes can go in ``mo_url``'s own query string.
 * ``post-url`` sends ``X-Kannel-To``/``-Time``/``-SMSC``/``-Coding``/``-Service`` but
   ``X-Kannel-From`` only with ``send-sender = true`` (set here); the query carries ``from``
   either way.
@@ -87,6 +94,7 @@ _FAKESMSC_LINE_MAX = 255
 # fakesmsc logs every MT as `Got message N: <sender receiver type payload>`.
 _GOT_MESSAGE = re.compile(rb"Got message (\d+): <(.*)>\s*$")
 _SENT_MESSAGE = re.compile(rb"fakesmsc: sent message (\d+)")
+_POKE_SECONDS = 0.05
 
 
 @dataclass(frozen=True)
@@ -163,7 +171,7 @@ class KannelConfig:
     admin_password: str = "adminpw"
     smsc_id: str = "FAKE"
     reply_max_messages: int = 1
-    """``max-messages`` of the sms-service: how many SMS one reply may take (0: no reply)."""
+    """``max-messages`` of the sms-service: how many SMS one reply may take."""
     sendsms_max_messages: int = 3
     """``max-messages`` of the sendsms-user: longer texts are cut without an error."""
     accept_x_kannel_headers: bool = True
@@ -494,11 +502,12 @@ class FakeSmsc:
     """Kannel's fakesmsc connected to a running :class:`Kannel`, driven through its stdin.
 
     fakesmsc without messages on its command line runs "interactive": each stdin line is an
-    MO, and every 1 s it prints what bearerbox sent (so an MT shows up within ~1 s). Its
-    quirks, handled here: it reads stdin through a 256-byte ``fgets`` buffer (one line at a
-    time, waiting for each to be sent; longer lines are refused), it crashes when stdin closes
-    (stopped with SIGINT instead), and bearerbox serves one fakesmsc at a time (use one
-    :class:`FakeSmsc` per Kannel; a second one waits until the first has gone).
+    MO. Its quirks, handled here: it only reads what bearerbox sent when stdin has a line or
+    its 1 s select() times out (so while waiting, this pokes it with empty lines, which it
+    skips); it reads stdin with ``fgets`` into a 256-byte buffer (one line at a time, waiting
+    for each to be sent; longer lines are refused); it crashes when stdin closes (stopped with
+    SIGINT instead); and bearerbox serves one fakesmsc at a time (use one :class:`FakeSmsc`
+    per Kannel; a second one waits until the first has gone).
     """
 
     def __init__(self, kannel: Kannel, *, connect_seconds: float = STARTUP_SECONDS) -> None:
@@ -635,19 +644,35 @@ class FakeSmsc:
         return found
 
     async def _wait(self, ready: Callable[[], bool], timeout: float, what: str) -> None:  # noqa: ASYNC109
+        def settled() -> bool:
+            return ready() or self._reader is None or self._reader.done()
+
         try:
-            async with asyncio.timeout(timeout), self._changed:
-                await self._changed.wait_for(
-                    lambda: (
-                        ready()
-                        or self._process is None
-                        or self._reader is None
-                        or self._reader.done()
-                    )
-                )
+            async with asyncio.timeout(timeout):
+                while True:
+                    async with self._changed:
+                        if settled():
+                            break
+                        with contextlib.suppress(TimeoutError):
+                            async with asyncio.timeout(_POKE_SECONDS):
+                                await self._changed.wait()
+                    await self._poke()
         except TimeoutError:
             raise AssertionError(
                 f"waited {timeout} s for {what}; received: {[m.raw for m in self.received]}"
             ) from None
         if not ready():
             raise AssertionError(f"fakesmsc exited while waiting for {what}:\n{self.log()}")
+
+    async def _poke(self) -> None:
+        """Make fakesmsc look at its socket and stdin now instead of at its next 1 s tick.
+
+        It skips a line shorter than 2 bytes, but reading it ends its select() on stdin; each
+        poke also lets it take one more line out of its stdio buffer, where a line can sit
+        unseen by select() when two arrived together.
+        """
+        process = self._process
+        if process is not None and process.stdin is not None and process.returncode is None:
+            with contextlib.suppress(ConnectionError):
+                process.stdin.write(b"\n")
+                await process.stdin.drain()

@@ -49,6 +49,7 @@ class Stub:
     base_url: str
     mo: list[MoRequest] = field(default_factory=list)
     dlr: list[dict[str, str]] = field(default_factory=list)
+    dlr_arrived: asyncio.Condition = field(default_factory=asyncio.Condition)
 
     @property
     def mo_url(self) -> str:
@@ -71,7 +72,9 @@ def _stub_app(stub: Stub) -> web.Application:
         return web.Response(text=reply, charset="utf-8", headers=headers)
 
     async def dlr(request: web.Request) -> web.Response:
-        stub.dlr.append(dict(request.query))
+        async with stub.dlr_arrived:
+            stub.dlr.append(dict(request.query))
+            stub.dlr_arrived.notify_all()
         return web.Response(text="ok")
 
     app = web.Application()
@@ -218,12 +221,9 @@ async def test_sendsms_delivery_reports(running: Running) -> None:
     assert status == 202
     await running.phone.wait_for_mt(lambda m: m.text == "tracked")
 
-    async def both_reports() -> list[dict[str, str]]:
-        while len(running.stub.dlr) < 2:
-            await asyncio.sleep(0.05)
-        return running.stub.dlr
-
-    reports = await asyncio.wait_for(both_reports(), 10)
+    async with asyncio.timeout(10), running.stub.dlr_arrived:
+        await running.stub.dlr_arrived.wait_for(lambda: len(running.stub.dlr) >= 2)
+    reports = running.stub.dlr
     assert sorted(r["status"] for r in reports) == ["1", "8"]
     assert {(r["ours"], r["phone"]) for r in reports} == {("code-42", PHONE)}
 
