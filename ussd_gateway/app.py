@@ -7,10 +7,13 @@ import contextlib
 import time
 from collections.abc import AsyncIterator, Callable
 
+import aiohttp
 import structlog
 from aiohttp import web
 
 from sms.codes import CodePolicy, CodeService
+from sms.outbox import OutboxWorker
+from sms.senders import build_sender
 from state.credentials import PasswordHasher, Pepper, Sealer
 from state.errors import StoreError
 from state.sqlite import SqliteStore
@@ -20,6 +23,8 @@ from ussd_gateway.appkeys import CODES, ENGINE, SEALER, SETTINGS, STORE
 from ussd_gateway.config import ConfigError, Settings
 from ussd_gateway.engine import Engine, SessionTimeouts
 from ussd_gateway.menus.loader import MenuCatalog, load_catalog
+from ussd_gateway.sms_dlr import add_dlr_routes
+from ussd_gateway.sms_mo import add_mo_routes
 from ussd_gateway.web import add_routes, request_context
 
 SWEEP_EVERY = 5.0
@@ -78,6 +83,8 @@ def create_app(
     app[SEALER] = Sealer(pepper)
     add_routes(app)
     add_api_routes(app)
+    add_dlr_routes(app, clock=clock)
+    add_mo_routes(app, clock=clock)
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
         owned = store is None
@@ -94,12 +101,29 @@ def create_app(
         app[STORE] = active
         app[CODES] = CodeService(active, pepper, policy=code_policy(settings), clock=clock)
         sweeper = asyncio.create_task(_sweep(engine, settings))
+        http = aiohttp.ClientSession()
+        worker = OutboxWorker(
+            active,
+            build_sender(settings.sms, http),
+            app[SEALER],
+            clock=clock,
+            max_segments=settings.sms.max_segments,
+        )
+        stop_outbox = asyncio.Event()
+        outbox = asyncio.create_task(worker.run(stop_outbox))
         try:
             yield
         finally:
             sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeper
+            # Let the batch in hand finish (its results get written), then stop.
+            stop_outbox.set()
+            try:
+                await asyncio.wait_for(outbox, worker.send_timeout + 1)
+            except TimeoutError:
+                log.warning("outbox_worker_stop_timeout")
+            await http.close()
             if owned:
                 await active.close()
 

@@ -18,7 +18,6 @@ Basic); a wrong or missing one gets 403, as does any caller when no secret is co
 
 from __future__ import annotations
 
-import base64
 import hmac
 import time
 from collections.abc import Callable
@@ -27,6 +26,7 @@ import structlog
 from aiohttp import web
 
 from ussd_gateway.appkeys import SETTINGS, STORE
+from ussd_gateway.web import presented_secret
 
 log = structlog.get_logger("ussd_gateway.sms_dlr")
 
@@ -54,29 +54,21 @@ JASMIN_ACK = "ACK/Jasmin"
 _MAX_ID_DIGITS = 18
 
 
-def _presented_token(request: web.Request) -> str | None:
-    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and value:
-        return value.strip()
-    if scheme.lower() == "basic" and value:
-        try:
-            return base64.b64decode(value, validate=True).decode("utf-8").partition(":")[2]
-        except (ValueError, UnicodeDecodeError):
-            return None
-    return request.query.get("token")
-
-
 def _allowed(request: web.Request) -> bool:
     settings = request.app[SETTINGS]
     if settings.demo:
         return True
     expected = settings.sms.mo_secret
-    presented = _presented_token(request)
+    presented = presented_secret(request)
     return (
         expected is not None
         and presented is not None
         and hmac.compare_digest(presented.encode(), expected.reveal().encode())
     )
+
+
+def _number(value: str, max_digits: int) -> bool:
+    return value.isascii() and value.isdigit() and len(value) <= max_digits
 
 
 def _forbidden() -> web.Response:
@@ -99,7 +91,7 @@ def add_dlr_routes(app: web.Application, *, clock: Callable[[], float] = time.ti
         if not _allowed(request):
             return _forbidden()
         raw_id, raw_status = request.query.get("id", ""), request.query.get("status", "")
-        if not (raw_id.isdigit() and len(raw_id) <= _MAX_ID_DIGITS and raw_status.isdigit()):
+        if not (_number(raw_id, _MAX_ID_DIGITS) and _number(raw_status, 3)):
             return _bad("id and status must be numbers")
         delivery = KANNEL_DLR_TYPES.get(int(raw_status), f"type_{int(raw_status)}")
         message_id = int(raw_id)

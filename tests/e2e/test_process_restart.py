@@ -25,6 +25,7 @@ async def test_puk_lock_and_session_survive_kill_and_restart(
         "USSD_GATEWAY_DATABASE": str(settings.database),
         "USSD_GATEWAY_PUK_PEPPER": PEPPER_HEX,
         "USSD_GATEWAY_SECRET_NATIVE": SECRETS["native"],
+        "USSD_GATEWAY_OUTBOX_FILE": str(tmp_path / "outbox.jsonl"),
     }
 
     def phone(http: aiohttp.ClientSession, url: str) -> Handset:
@@ -54,6 +55,9 @@ async def test_puk_lock_and_session_survive_kill_and_restart(
     sub = await store.get_subscriber(CLOSED_SELF.msisdn)
     assert sub.puk_locked and sub.puk_failures == 5
     assert [m.kind for m in await store.outbox(CLOSED_SELF.msisdn)] == ["puk_locked_alert"]
+    # The alert left through the (file) sender exactly once, across the kill and restart.
+    sent = (tmp_path / "outbox.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(sent) == 1 and "5 неверных PUK1" in sent[0]
     gateway_log = log.read_text(encoding="utf-8")
     assert "ussd_hop" in gateway_log
     for secret in (*WRONG_PUKS[:5], CLOSED_SELF.puk):

@@ -28,6 +28,7 @@ from .source import MenuSource, MenuSyntaxError, PathKey, read_menu_file
 
 LANGUAGES: tuple[str, ...] = ("ru", "en")
 COMMON_FILE = "common.yaml"
+SMS_COMMANDS_FILE = "sms.yaml"
 
 _SERVICE_FILE_KEYS = frozenset({"service", "machine", "screens", "messages"})
 _COMMON_FILE_KEYS = frozenset({"messages"})
@@ -158,9 +159,16 @@ def check_files(paths: Sequence[Path]) -> list[Problem]:
 
 
 def default_menu_paths() -> list[Path]:
-    """Return the shipped menu files: ``*.yaml`` in the ``menus`` package."""
+    """Return the shipped USSD menu files: ``*.yaml`` in the ``menus`` package.
+
+    ``sms.yaml`` beside them holds the SMS commands (``sms/commands.py`` reads it).
+    """
     folder = files("menus")
-    return sorted(Path(str(entry)) for entry in folder.iterdir() if entry.name.endswith(".yaml"))
+    return sorted(
+        Path(str(entry))
+        for entry in folder.iterdir()
+        if entry.name.endswith(".yaml") and entry.name != SMS_COMMANDS_FILE
+    )
 
 
 def run_check(paths: Sequence[str], out: TextIO) -> int:
