@@ -15,7 +15,17 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The demo sends SMS through Kannel's sendsms interface to ussd-smsc, a fake SMSC that
+# prints every message it is given (and records it in $(DEMO_DIR)/smsc.jsonl).
+SMSC_PORT ?= 13013
 run: $(STAMP)
+	mkdir -p $(DEMO_DIR)
+	$(BIN)/ussd-smsc serve --port $(SMSC_PORT) --record $(DEMO_DIR)/smsc.jsonl & smsc=$$!; \
+	trap 'kill $$smsc 2>/dev/null' EXIT INT TERM; \
+	USSD_GATEWAY_SMS_SENDER=kannel \
+	USSD_GATEWAY_KANNEL_SENDSMS_URL=http://127.0.0.1:$(SMSC_PORT)/cgi-bin/sendsms \
+	USSD_GATEWAY_KANNEL_USERNAME=tester USSD_GATEWAY_KANNEL_PASSWORD=testpw \
+	USSD_GATEWAY_SMS_DLR_URL=http://127.0.0.1:8080/sms/dlr \
 	$(BIN)/ussd-gateway demo --data-dir $(DEMO_DIR) --host 127.0.0.1 --port 8080
 
 test: $(STAMP)

@@ -17,6 +17,7 @@ import asyncio
 import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
@@ -65,15 +66,15 @@ def _cmd_serve(settings: Settings, args: argparse.Namespace, out: TextIO) -> int
 
 def _cmd_demo(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
     data_dir = Path(args.data_dir)
-    demo = Settings(
+    # Everything else (the SMS sender, sessions, logging) comes from the configuration.
+    demo = replace(
+        settings,
         host=args.host,
         port=args.port,
         database=data_dir / "gateway.sqlite3",
         pepper_file=data_dir / "puk-pepper",
+        puk_pepper=None,
         demo=True,
-        log_level=settings.log_level,
-        session_idle=settings.session_idle,
-        session_total=settings.session_total,
     )
     pepper = resolve_pepper(demo)
 
@@ -87,7 +88,17 @@ def _cmd_demo(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
     print(f"database {demo.database}\n\nDemo subscribers:\n{demo_table()}\n", file=out)
     print("Dial from another terminal, for example:", file=out)
     print(f"  .venv/bin/ussd-handset --url {base} --msisdn 375291000001", file=out)
-    print("  then type *141*3*6# or *141*0# at the dial> prompt\n", file=out, flush=True)
+    print("  then type *141*3*6# or *141*0# at the dial> prompt", file=out)
+    print("Ask for a one-time code by SMS, or as the account's front end would:", file=out)
+    print(f"  .venv/bin/ussd-smsc mo --gateway {base} --from 375291000001 KOD", file=out)
+    body = '{"msisdn": "375291000001", "purpose": "login"}'
+    print(f"  curl -s {base}/api/v1/codes -d '{body}'", file=out)
+    where = (
+        "appear in the ussd-smsc output above"
+        if demo.sms.sender == "kannel"
+        else f"are written to {demo.sms.outbox_file}"
+    )
+    print(f"SMS sent to subscribers {where}.\n", file=out, flush=True)
     return _cmd_serve(demo, args, out)
 
 
