@@ -1,5 +1,41 @@
-"""SMS: measuring texts by encoding (codes, MO and MT come with the SMS issue)."""
+"""SMS: texts by encoding and segment, one-time codes, MO commands, the outbox worker."""
 
+from sms.codes import CodePolicy, CodeRequest, CodeService, Purpose, RequestOutcome
+from sms.commands import Action, Reply, SmsCommands, load_commands
 from sms.encoding import Encoding, Measure, fits_ussd, is_gsm7, measure, ussd_limit
+from sms.errors import CommandDefinitionError, MoParseError, SmsError
+from sms.mo import MoMessage, MoSource, parse_mo
+from sms.outbox import OutboxWorker
+from sms.segments import Segments, TooLong, check_fits, count_segments, split_segments
+from sms.senders import build_sender
 
-__all__ = ["Encoding", "Measure", "fits_ussd", "is_gsm7", "measure", "ussd_limit"]
+__all__ = [
+    "Action",
+    "CodePolicy",
+    "CodeRequest",
+    "CodeService",
+    "CommandDefinitionError",
+    "Encoding",
+    "Measure",
+    "MoMessage",
+    "MoParseError",
+    "MoSource",
+    "OutboxWorker",
+    "Purpose",
+    "Reply",
+    "RequestOutcome",
+    "Segments",
+    "SmsCommands",
+    "SmsError",
+    "TooLong",
+    "build_sender",
+    "check_fits",
+    "count_segments",
+    "fits_ussd",
+    "is_gsm7",
+    "load_commands",
+    "measure",
+    "parse_mo",
+    "split_segments",
+    "ussd_limit",
+]

@@ -21,7 +21,11 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from importlib.resources import files
+from pathlib import Path
 
+from sms.commands import Reply, SmsCommands, load_commands
 from state.credentials import Pepper, Sealer
 from state.errors import ConcurrentUpdate
 from state.models import (
@@ -94,15 +98,20 @@ class CodePolicy:
 Compose = Callable[[Purpose, str, str], str]
 """(purpose, language, code) → the SMS text carrying the code."""
 
-_TEXTS = {
-    "ru": "Код для входа в Личный кабинет: {code}. Никому его не сообщайте.",
-    "en": "Your self-service code: {code}. Do not share it with anyone.",
-}
+
+def shipped_commands_path() -> Path:
+    """The shipped SMS command file, ``menus/sms.yaml`` (texts of every SMS we send)."""
+    return Path(str(files("menus") / "sms.yaml"))
+
+
+@lru_cache(maxsize=1)
+def _shipped_commands() -> SmsCommands:
+    return load_commands(shipped_commands_path())
 
 
 def default_compose(purpose: Purpose, lang: str, code: str) -> str:
-    """The code SMS: one GSM-7 or UCS-2 segment in either language."""
-    return _TEXTS.get(lang, _TEXTS["ru"]).format(code=code)
+    """The code SMS from the shipped ``menus/sms.yaml`` (one segment in either language)."""
+    return _shipped_commands().reply(Reply.CODE, lang, code=code)
 
 
 class CodeService:

@@ -33,19 +33,13 @@ from sms.segments import TooLong, check_fits
 from sms.senders.base import Sender, SendResult
 from state.credentials import Sealer
 from state.errors import StoreError
+from state.msisdn import mask_msisdn
 from state.store import OutboxRow, Store
 
 log = structlog.get_logger("sms.outbox")
 
 DEFAULT_BACKOFF: tuple[float, ...] = (5, 15, 60, 300, 900)
 """Seconds before the 2nd, 3rd, … attempt; the last step repeats."""
-
-
-def mask_msisdn(msisdn: str) -> str:
-    """A number fit for a log line: country and operator code, last four digits."""
-    if len(msisdn) < 9:
-        return "***"
-    return f"{msisdn[:5]}***{msisdn[-4:]}"
 
 
 class OutboxWorker:

@@ -12,6 +12,7 @@ import structlog
 from aiohttp import web
 
 from sms.codes import CodePolicy, CodeService
+from sms.commands import Reply
 from sms.outbox import OutboxWorker
 from sms.senders import build_sender
 from state.credentials import PasswordHasher, Pepper, Sealer
@@ -19,7 +20,7 @@ from state.errors import StoreError
 from state.sqlite import SqliteStore
 from state.store import Store
 from ussd_gateway.api import add_api_routes
-from ussd_gateway.appkeys import CODES, ENGINE, SEALER, SETTINGS, STORE
+from ussd_gateway.appkeys import CODES, ENGINE, SEALER, SETTINGS, SMS_COMMANDS, STORE
 from ussd_gateway.config import ConfigError, Settings
 from ussd_gateway.engine import Engine, SessionTimeouts
 from ussd_gateway.menus.loader import MenuCatalog, load_catalog
@@ -99,7 +100,14 @@ def create_app(
         )
         app[ENGINE] = engine
         app[STORE] = active
-        app[CODES] = CodeService(active, pepper, policy=code_policy(settings), clock=clock)
+        commands = app[SMS_COMMANDS]
+        app[CODES] = CodeService(
+            active,
+            pepper,
+            policy=code_policy(settings),
+            clock=clock,
+            compose=lambda _purpose, lang, code: commands.reply(Reply.CODE, lang, code=code),
+        )
         sweeper = asyncio.create_task(_sweep(engine, settings))
         http = aiohttp.ClientSession()
         worker = OutboxWorker(

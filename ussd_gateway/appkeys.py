@@ -10,6 +10,7 @@ from ussd_gateway.config import Settings
 
 if TYPE_CHECKING:
     from sms.codes import CodeService
+    from sms.commands import SmsCommands
     from state.credentials import Sealer
     from state.store import Store
     from ussd_gateway.engine import Engine
@@ -19,3 +20,5 @@ ENGINE: web.AppKey[Engine] = web.AppKey("engine")
 STORE: web.AppKey[Store] = web.AppKey("store")
 CODES: web.AppKey[CodeService] = web.AppKey("codes")
 SEALER: web.AppKey[Sealer] = web.AppKey("sealer")
+SMS_COMMANDS: web.AppKey[SmsCommands] = web.AppKey("sms_commands")
+"""The SMS commands and reply texts (``menus/sms.yaml``), loaded at start-up."""

@@ -37,13 +37,11 @@ import binascii
 import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib.resources import files
-from pathlib import Path
 
 import structlog
 from aiohttp import web
 
-from sms.codes import Purpose, RequestOutcome
+from sms.codes import Purpose, RequestOutcome, shipped_commands_path
 from sms.commands import Action, Reply, SmsCommands, load_commands
 from sms.encoding import is_gsm7
 from sms.errors import MoParseError
@@ -51,10 +49,8 @@ from sms.mo import MoMessage, MoSource, parse_mo, split_query
 from state.errors import StoreError
 from state.models import ChangeSet, Channel, OutboxMessage
 from state.msisdn import mask_msisdn
-from ussd_gateway.appkeys import CODES, SEALER, SETTINGS, STORE
+from ussd_gateway.appkeys import CODES, SEALER, SETTINGS, SMS_COMMANDS, STORE
 
-SMS_COMMANDS = web.AppKey("sms_commands", SmsCommands)
-"""The loaded SMS commands (set by :func:`add_mo_routes`)."""
 MO_PATH = "/sms/mo"
 JASMIN_ACK = "ACK/Jasmin"
 CODE_TTL = 300.0
@@ -62,11 +58,6 @@ CODE_TTL = 300.0
 PLAIN = "text/plain; charset=utf-8"
 
 log = structlog.get_logger("ussd_gateway.sms_mo")
-
-
-def default_commands_path() -> Path:
-    """The shipped command file, ``menus/sms.yaml``."""
-    return Path(str(files("menus") / "sms.yaml"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +84,7 @@ def add_mo_routes(
     Raises:
         CommandDefinitionError: the command file is broken (start-up fails, not an MO).
     """
-    app[SMS_COMMANDS] = commands or load_commands(default_commands_path())
+    app[SMS_COMMANDS] = commands or load_commands(shipped_commands_path())
 
     async def handle(request: web.Request) -> web.StreamResponse:
         if not _allowed(request):

@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 import pytest
 from support import LOG_PATH, OPEN_EN, OPEN_RU, PEPPER_HEX, FakeClock, assert_not_stored
 
-from sms.outbox import OutboxWorker, mask_msisdn
+from sms.outbox import OutboxWorker
 from sms.senders import SendResult
 from state.credentials import Pepper, Sealer
 from state.models import ChangeSet, OutboxMessage
+from state.msisdn import mask_msisdn
 from state.sqlite import SqliteStore
 from state.store import OutboxRow
 from ussd_gateway.config import Settings
