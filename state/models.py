@@ -149,6 +149,15 @@ class CodeSend:
 
 
 @dataclass(frozen=True, slots=True)
+class MoReceipt:
+    """An MO that has been answered, by its SMSC message id."""
+
+    source: str
+    message_id: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
 class ChangeSet:
     """Everything one unit of work changes; applied in one transaction."""
 
@@ -161,6 +170,8 @@ class ChangeSet:
     codes: tuple[OtpCode, ...] = ()
     """Codes to write (insert or replace the number's code for that purpose)."""
     code_sends: tuple[CodeSend, ...] = ()
+    mo_receipts: tuple[MoReceipt, ...] = ()
+    """MO ids to remember; a second writer of the same id fails (ConcurrentUpdate)."""
 
     @classmethod
     def write(cls, before: Subscriber, after: Subscriber, *entries: AuditEntry) -> ChangeSet:
@@ -175,6 +186,7 @@ class ChangeSet:
             self.guards + other.guards,
             self.codes + other.codes,
             self.code_sends + other.code_sends,
+            self.mo_receipts + other.mo_receipts,
         )
 
     @property
@@ -187,6 +199,7 @@ class ChangeSet:
             or self.guards
             or self.codes
             or self.code_sends
+            or self.mo_receipts
         )
 
 

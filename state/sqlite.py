@@ -256,6 +256,18 @@ class SqliteStore:
 
         return await self._run(read)
 
+    async def mo_received(self, source: str, message_id: str) -> bool:
+        """Whether an MO with this SMSC id has been answered already."""
+
+        def read(db: sqlite3.Connection) -> bool:
+            row = db.execute(
+                "SELECT 1 FROM mo_receipts WHERE source = ? AND message_id = ?",
+                (source, message_id),
+            ).fetchone()
+            return row is not None
+
+        return await self._run(read)
+
     async def load_codes(self, msisdn: str, purpose: str, now: float) -> CodeSnapshot:
         """The code, guard and send counts of a number (and the global count), in one read."""
 
@@ -493,6 +505,14 @@ def _apply(db: sqlite3.Connection, changes: ChangeSet) -> None:
             for c in changes.codes
         ],
     )
+    for receipt in changes.mo_receipts:
+        try:
+            db.execute(
+                "INSERT INTO mo_receipts (source, message_id, at) VALUES (?, ?, ?)",
+                (receipt.source, receipt.message_id, receipt.at),
+            )
+        except sqlite3.IntegrityError as exc:
+            raise ConcurrentUpdate("this MO was answered by another delivery") from exc
     db.executemany(
         "INSERT INTO code_sends (msisdn, purpose, channel, at) VALUES (?, ?, ?, ?)",
         [(s.msisdn, s.purpose, str(s.channel), s.at) for s in changes.code_sends],

@@ -136,6 +136,9 @@ class Store(Protocol):
         """End sessions idle or open too long (dropping their pending data) and purge
         ended ones older than ``keep`` seconds."""
 
+    async def mo_received(self, source: str, message_id: str) -> bool:
+        """Whether an MO with this SMSC message id has been answered already."""
+
     async def load_codes(self, msisdn: str, purpose: str, now: float) -> CodeSnapshot:
         """The code, guard and send counts of a number (and the global count) at ``now``."""
 

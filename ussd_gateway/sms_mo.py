@@ -47,7 +47,7 @@ from sms.encoding import is_gsm7
 from sms.errors import MoParseError
 from sms.mo import MoMessage, MoSource, parse_mo, split_query
 from state.errors import StoreError
-from state.models import ChangeSet, Channel, OutboxMessage
+from state.models import ChangeSet, Channel, MoReceipt, OutboxMessage
 from state.msisdn import mask_msisdn
 from ussd_gateway.appkeys import CODES, SEALER, SETTINGS, SMS_COMMANDS, STORE
 
@@ -98,6 +98,14 @@ def add_mo_routes(
         except MoParseError as exc:
             return _malformed(request, exc)
         try:
+            if await _already_answered(request, message):
+                log.info(
+                    "sms_mo",
+                    source=str(message.source),
+                    outcome="duplicate",
+                    sender=_masked(message),
+                )
+                return _reply(message.source, "")
             answer = await _answer(request, message)
             if message.source is MoSource.JASMIN:
                 now = clock() if clock is not None else request.app[CODES].clock()
@@ -182,12 +190,25 @@ async def _answer(request: web.Request, message: MoMessage) -> _Answer:
     return _Answer(commands.reply(Reply.HELP, lang), action, str(outcome))
 
 
+async def _already_answered(request: web.Request, message: MoMessage) -> bool:
+    """A Jasmin redelivery of an MO we answered (its ACK was lost): acknowledge, no more."""
+    if message.source is not MoSource.JASMIN or not message.message_id:
+        return False
+    return await request.app[STORE].mo_received(str(message.source), message.message_id)
+
+
 async def _queue_reply(
     request: web.Request, message: MoMessage, answer: _Answer, now: float
 ) -> None:
     """Jasmin's reply: an MT in the outbox, committed before we acknowledge the MO."""
+    receipts: tuple[MoReceipt, ...] = ()
+    if message.message_id:
+        receipts = (MoReceipt(str(message.source), message.message_id, now),)
     if not message.sender_is_ours:
-        return  # we send SMS only to our own numbers
+        # We send SMS only to our own numbers; the MO is still remembered as answered.
+        if receipts:
+            await request.app[STORE].commit(ChangeSet(mo_receipts=receipts))
+        return
     if answer.holds_code:
         body = request.app[SEALER].seal(answer.text)
         row = OutboxMessage(
@@ -195,7 +216,8 @@ async def _queue_reply(
         )
     else:
         row = OutboxMessage(message.sender, "mo_reply", answer.text, now)
-    await request.app[STORE].commit(ChangeSet(outbox=(row,)))
+    # The reply and the receipt commit together: a redelivery finds one only with the other.
+    await request.app[STORE].commit(ChangeSet(outbox=(row,), mo_receipts=receipts))
 
 
 def _kannel(text: str) -> web.Response:

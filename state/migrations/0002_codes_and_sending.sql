@@ -33,6 +33,15 @@ CREATE TABLE code_sends (
 CREATE INDEX code_sends_msisdn ON code_sends (msisdn, at);
 CREATE INDEX code_sends_at ON code_sends (at);
 
+-- MO messages already answered, by the SMSC's message id: a redelivery is acknowledged,
+-- not processed again (Jasmin retries an MO whose acknowledgement it did not get).
+CREATE TABLE mo_receipts (
+    source      TEXT NOT NULL,
+    message_id  TEXT NOT NULL,
+    at          REAL NOT NULL,
+    PRIMARY KEY (source, message_id)
+);
+
 -- A message not sent by `expires_at` is dropped (a code is worthless after 5 minutes).
 ALTER TABLE outbox ADD COLUMN expires_at REAL;
 ALTER TABLE outbox ADD COLUMN provider_ref TEXT;

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import re
+import uuid
 from urllib.parse import quote, urlencode
 
 import aiohttp
@@ -69,10 +70,11 @@ async def kannel_get_full(
 
 
 async def jasmin_post(
-    http: aiohttp.ClientSession, gateway: TestServer, sender: str, content: str
+    http: aiohttp.ClientSession, gateway: TestServer, sender: str, content: str,
+    message_id: str | None = None,
 ) -> tuple[int, str]:
     """What Jasmin's HTTP connector posts (token in the connector URL)."""
-    form = urlencode({"id": "16fd2706-8baf-433b-82eb-8c7fada847da", "from": sender, "to": "141",
+    form = urlencode({"id": message_id or str(uuid.uuid4()), "from": sender, "to": "141",
                       "origin-connector": "smppc1", "content": content, "coding": "0"})
     async with http.post(mo_url(gateway, f"token={MO_SECRET}"), data=form,
                          headers=JASMIN_FORM) as response:
@@ -331,3 +333,19 @@ async def test_failures_never_reach_kannel_as_5xx(
     async with http.post(gateway.make_url("/sms/mo"), json={"from": OPEN_RU.msisdn, "text": "KOD"},
                          headers={"Authorization": f"Bearer {MO_SECRET}"}) as response:
         assert response.status == 503
+
+
+async def test_jasmin_redelivery_is_answered_once(
+    http: aiohttp.ClientSession, gateway: TestServer, store: SqliteStore
+) -> None:
+    """Jasmin redelivers an MO whose ACK it lost: acknowledged, not processed again (case 8)."""
+    message_id = "5f0c2b3e-0d6a-4b43-9b1e-3c2e7d1a9f10"
+    for _ in range(3):
+        assert await jasmin_post(http, gateway, OPEN_RU.msisdn, "KOD", message_id) == (
+            200, "ACK/Jasmin"
+        )
+    [row] = await store.outbox(OPEN_RU.msisdn)
+    assert row.kind == "code:login"
+    # A new MO (another id) is processed: it meets the send limit, not the dedupe.
+    assert await jasmin_post(http, gateway, OPEN_RU.msisdn, "KOD") == (200, "ACK/Jasmin")
+    assert [r.kind for r in await store.outbox(OPEN_RU.msisdn)] == ["code:login", "mo_reply"]
