@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+import aiohttp
+
 DETAIL_CHARS = 80
 """The longest provider reply kept in ``SendResult.detail``."""
 
@@ -137,3 +139,36 @@ def safe_detail(status: int | None, reply: str, *hide: str) -> str:
     line = line[:DETAIL_CHARS]
     prefix = f"http {status}" if status is not None else "reply"
     return f"{prefix}: {line}" if line else prefix
+
+
+DEFAULT_TIMEOUT = 10.0
+"""Seconds an SMSC gets to accept one message."""
+
+
+class HttpSender:
+    """What the HTTP senders (Kannel, Jasmin) hold: the endpoint, credentials, DLR target."""
+
+    def __init__(
+        self,
+        http: aiohttp.ClientSession,
+        *,
+        url: str,
+        username: str,
+        password: str,
+        sender_id: str,
+        dlr_url: str | None = None,
+        dlr_token: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> None:
+        self._http = http
+        self._url = url
+        self._username = username
+        self._password = password
+        self._sender_id = sender_id
+        self._dlr_url = dlr_url
+        self._dlr_token = dlr_token
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+
+    def __repr__(self) -> str:
+        # Never the password.
+        return f"{type(self).__name__}(url={self._url!r}, username={self._username!r})"

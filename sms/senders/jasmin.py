@@ -23,41 +23,16 @@ from urllib.parse import quote
 
 import aiohttp
 
-from sms.senders.base import SendResult, digits, safe_detail, with_query
+from sms.senders.base import HttpSender, SendResult, digits, safe_detail, with_query
 
-DEFAULT_TIMEOUT = 10.0
 """Seconds for one /send request (well under the outbox lease)."""
 DLR_LEVEL = 3
 """1: SMSC-level reports, 2: terminal-level, 3: both."""
 _SUCCESS = re.compile(r'\s*Success\s+"([^"]+)"')
 
 
-class JasminSender:
+class JasminSender(HttpSender):
     """:class:`sms.senders.base.Sender` for Jasmin's ``/send``."""
-
-    def __init__(
-        self,
-        http: aiohttp.ClientSession,
-        *,
-        url: str,
-        username: str,
-        password: str,
-        sender_id: str,
-        dlr_url: str | None = None,
-        dlr_token: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
-    ) -> None:
-        self._http = http
-        self._url = url
-        self._username = username
-        self._password = password
-        self._sender_id = sender_id
-        self._dlr_url = dlr_url
-        self._dlr_token = dlr_token
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
-
-    def __repr__(self) -> str:
-        return f"JasminSender(url={self._url!r}, username={self._username!r})"
 
     def form(self, msisdn: str, text: str) -> dict[str, str]:
         """The /send form of one message."""

@@ -22,41 +22,16 @@ import aiohttp
 
 from sms.encoding import Encoding
 from sms.segments import count_segments
-from sms.senders.base import SendResult, international, safe_detail, with_query
+from sms.senders.base import HttpSender, SendResult, international, safe_detail, with_query
 
-DEFAULT_TIMEOUT = 10.0
 """Seconds for one sendsms request (well under the outbox lease)."""
 DLR_MASK = 31
 """1 delivered, 2 undelivered, 4 queued on SMSC, 8 delivered to SMSC, 16 rejected."""
 _ACCEPTED = ("0:", "3:")
 
 
-class KannelSender:
+class KannelSender(HttpSender):
     """:class:`sms.senders.base.Sender` for Kannel's sendsms interface."""
-
-    def __init__(
-        self,
-        http: aiohttp.ClientSession,
-        *,
-        url: str,
-        username: str,
-        password: str,
-        sender_id: str,
-        dlr_url: str | None = None,
-        dlr_token: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
-    ) -> None:
-        self._http = http
-        self._url = url
-        self._username = username
-        self._password = password
-        self._sender_id = sender_id
-        self._dlr_url = dlr_url
-        self._dlr_token = dlr_token
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
-
-    def __repr__(self) -> str:
-        return f"KannelSender(url={self._url!r}, username={self._username!r})"
 
     def dlr_url_for(self, message_id: int) -> str | None:
         """The ``dlr-url`` given to Kannel for one message (None without a DLR URL)."""
