@@ -10,7 +10,6 @@ Callers authenticate with the configured front-end credential (Bearer or Basic p
 
 from __future__ import annotations
 
-import hmac
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -23,23 +22,14 @@ from state.models import Channel
 from state.msisdn import normalize_msisdn
 from ussd_gateway.appkeys import CODES, SETTINGS
 from ussd_gateway.errors import BadRequest, Unauthorized
-from ussd_gateway.web import presented_secret
+from ussd_gateway.web import caller_is_allowed
 
 _PURPOSES = ", ".join(p.value for p in Purpose)
 _UNIFORM_401 = {"error": "invalid_code", "message": "the code is not valid"}
 
 
 def _authenticate(request: web.Request) -> None:
-    settings = request.app[SETTINGS]
-    if settings.demo:
-        return
-    expected = settings.codes.api_secret
-    presented = presented_secret(request)
-    if (
-        expected is None
-        or presented is None
-        or not hmac.compare_digest(presented.encode(), expected.reveal().encode())
-    ):
+    if not caller_is_allowed(request, request.app[SETTINGS].codes.api_secret):
         raise Unauthorized("missing or wrong API credentials")
 
 

@@ -18,7 +18,6 @@ Basic); a wrong or missing one gets 403, as does any caller when no secret is co
 
 from __future__ import annotations
 
-import hmac
 import time
 from collections.abc import Callable
 
@@ -26,7 +25,7 @@ import structlog
 from aiohttp import web
 
 from ussd_gateway.appkeys import SETTINGS, STORE
-from ussd_gateway.web import presented_secret
+from ussd_gateway.web import caller_is_allowed
 
 log = structlog.get_logger("ussd_gateway.sms_dlr")
 
@@ -55,16 +54,7 @@ _MAX_ID_DIGITS = 18
 
 
 def _allowed(request: web.Request) -> bool:
-    settings = request.app[SETTINGS]
-    if settings.demo:
-        return True
-    expected = settings.sms.mo_secret
-    presented = presented_secret(request)
-    return (
-        expected is not None
-        and presented is not None
-        and hmac.compare_digest(presented.encode(), expected.reveal().encode())
-    )
+    return caller_is_allowed(request, request.app[SETTINGS].sms.mo_secret)
 
 
 def _number(value: str, max_digits: int) -> bool:

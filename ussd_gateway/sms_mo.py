@@ -32,9 +32,6 @@ format, the command, the outcome and the masked sender.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -45,11 +42,12 @@ from sms.codes import Purpose, RequestOutcome, shipped_commands_path
 from sms.commands import Action, Reply, SmsCommands, load_commands
 from sms.encoding import is_gsm7
 from sms.errors import MoParseError
-from sms.mo import MoMessage, MoSource, parse_mo, split_query
+from sms.mo import MoMessage, MoSource, parse_mo
 from state.errors import StoreError
 from state.models import ChangeSet, Channel, MoReceipt, OutboxMessage
 from state.msisdn import mask_msisdn
 from ussd_gateway.appkeys import CODES, SEALER, SETTINGS, SMS_COMMANDS, STORE
+from ussd_gateway.web import caller_is_allowed
 
 MO_PATH = "/sms/mo"
 JASMIN_ACK = "ACK/Jasmin"
@@ -133,34 +131,7 @@ def add_mo_routes(
 
 
 def _allowed(request: web.Request) -> bool:
-    settings = request.app[SETTINGS]
-    if settings.demo:
-        return True
-    expected = settings.sms.mo_secret
-    presented = _presented(request)
-    return (
-        expected is not None
-        and presented is not None
-        and hmac.compare_digest(presented.encode(), expected.reveal().encode())
-    )
-
-
-def _presented(request: web.Request) -> str | None:
-    """Bearer, Basic password, or ``?token=`` read as :func:`sms.mo.split_query` reads it
-    (Jasmin's ``…?token=x?id=…`` included)."""
-    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and value:
-        return value.strip()
-    if scheme.lower() == "basic" and value:
-        try:
-            return base64.b64decode(value, validate=True).decode("utf-8").partition(":")[2]
-        except (binascii.Error, ValueError):
-            return None
-    try:
-        token = split_query(request.rel_url.raw_query_string).get("token")
-    except MoParseError:
-        return None
-    return token.decode("utf-8", "replace") if token is not None else None
+    return caller_is_allowed(request, request.app[SETTINGS].sms.mo_secret)
 
 
 # --- the reply ------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from aiohttp import web
 
 from state.errors import StoreError
 from ussd_gateway.appkeys import ENGINE, SETTINGS
+from ussd_gateway.config import Secret
 from ussd_gateway.dialects import ROUTES, DialectSpec, HttpAnswer
 from ussd_gateway.errors import GatewayError, Unauthorized
 from ussd_gateway.metrics import CONTENT_TYPE
@@ -90,22 +91,31 @@ def presented_secret(request: web.Request) -> str | None:
             return base64.b64decode(value, validate=True).decode("utf-8").partition(":")[2]
         except (ValueError, UnicodeDecodeError):
             return None
-    # Some aggregators can only be given a callback URL: accept ?token=… there.
-    return request.query.get("token")
+    # Some callers can only be given a URL: accept ?token=… there. Jasmin appends its own
+    # "?id=…" to a URL that already has a query, so a "?" ends the token (a "?" inside a
+    # token would have to be percent-encoded anyway).
+    token = request.query.get("token")
+    return token.partition("?")[0] if token is not None else None
+
+
+def caller_is_allowed(request: web.Request, expected: Secret | None) -> bool:
+    """Whether the caller presented ``expected`` (constant time); demo mode allows all.
+
+    With no secret configured, nobody is allowed: a forgotten setting must not open a route.
+    """
+    if request.app[SETTINGS].demo:
+        return True
+    presented = presented_secret(request)
+    return (
+        expected is not None
+        and presented is not None
+        and hmac.compare_digest(presented.encode(), expected.reveal().encode())
+    )
 
 
 def authenticate(request: web.Request, dialect: str) -> None:
     """Check the caller's shared secret for ``dialect`` (skipped in demo mode)."""
-    settings = request.app[SETTINGS]
-    if settings.demo:
-        return
-    expected = settings.dialect_secrets.get(dialect)
-    presented = presented_secret(request)
-    if (
-        expected is None
-        or presented is None
-        or not hmac.compare_digest(presented.encode(), expected.reveal().encode())
-    ):
+    if not caller_is_allowed(request, request.app[SETTINGS].dialect_secrets.get(dialect)):
         raise Unauthorized("missing or wrong credentials for this dialect")
 
 

@@ -95,7 +95,7 @@ def integer(doc: Mapping[str, Any], name: str, *, required: bool) -> int | None:
 def msisdn(doc: Mapping[str, Any], name: str) -> str:
     """A subscriber number in any accepted spelling, normalised to ``375XXXXXXXXX``."""
     try:
-        return normalize_msisdn(text_field(doc, name, limit=32))
+        return normalize_msisdn(text_field(doc, name, limit=64))
     except InvalidMsisdn as exc:
         raise DialectParseError(f"field '{name}': {exc}") from None
 
