@@ -1,7 +1,11 @@
 """Read subscriber files (CSV or YAML) into records ready for the store.
 
 Columns / keys: ``msisdn`` and ``puk1`` (required); ``client_ref``, ``client_kind``
-(individual | legal_entity | sole_proprietor), ``client_name``, ``lang`` (ru | en).
+(individual | legal_entity | sole_proprietor), ``client_name``, ``lang`` (ru | en);
+for the account front door, optionally: ``account`` (the client's account number),
+``identity`` (passport number, 7 digits, for individuals; UNP, 9 digits, otherwise),
+``email``, ``contact_msisdn``, ``activity`` (craft | self_employed), ``subscription_fee``,
+``puk_registration`` (yes/no) and ``role`` (administrator | supervisor).
 A subscriber without a client gets a client of its own (an individual). PUK1 values are
 keyed-hashed here and appear in no error message.
 """
@@ -13,13 +17,13 @@ import io
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
 from state.credentials import Pepper
 from state.errors import InvalidMsisdn, SubscriberImportError
-from state.models import ClientKind
+from state.models import BUSINESS_KINDS, Activity, ClientKind, Role
 from state.msisdn import normalize_msisdn
 from state.store import SubscriberRecord
 
@@ -88,4 +92,93 @@ def to_record(where: str, row: Any, pepper: Pepper) -> SubscriberRecord:
         raise SubscriberImportError(where, "lang must be ru or en")
     ref = str(row.get("client_ref") or f"msisdn:{msisdn}")
     name = str(row.get("client_name") or ref)
-    return SubscriberRecord(msisdn, pepper.digest(puk), ref, kind, name, lang)
+    return SubscriberRecord(
+        msisdn,
+        pepper.digest(puk),
+        ref,
+        kind,
+        name,
+        lang,
+        account=_optional(row, "account", _ACCOUNT, where, "account must be 6 to 20 digits"),
+        identity_digest=_identity(row, kind, pepper, where),
+        email=_optional(row, "email", _EMAIL, where, "email is not an e-mail address"),
+        contact_msisdn=_contact(row, where),
+        activity=_choice(row, "activity", Activity, where),
+        subscription_fee=_yes_no(row, "subscription_fee", where),
+        puk_registration=_yes_no(row, "puk_registration", where),
+        role=_choice(row, "role", Role, where),
+    )
+
+
+_ACCOUNT = re.compile(r"[0-9]{6,20}")
+_EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{2,63}")
+_YES = {"yes", "true", "1", "да"}
+_NO = {"no", "false", "0", "нет"}
+E = TypeVar("E", Activity, Role)
+
+
+def _text(row: Mapping[str, Any], key: str) -> str | None:
+    value = row.get(key)
+    if value is None or value == "":
+        return None
+    return str(value).strip()
+
+
+def _optional(
+    row: Mapping[str, Any], key: str, pattern: re.Pattern[str], where: str, problem: str
+) -> str | None:
+    value = _text(row, key)
+    if value is not None and not pattern.fullmatch(value):
+        raise SubscriberImportError(where, problem)
+    return value
+
+
+def _identity(row: Mapping[str, Any], kind: ClientKind, pepper: Pepper, where: str) -> bytes | None:
+    value = _text(row, "identity")
+    if value is None:
+        return None
+    digits = 9 if kind in BUSINESS_KINDS else 7
+    if not (value.isascii() and value.isdigit() and len(value) == digits):
+        what = "UNP" if digits == 9 else "passport number"
+        raise SubscriberImportError(where, f"identity must be the {what} ({digits} digits)")
+    return identity_digest(pepper, value)
+
+
+def identity_digest(pepper: Pepper, identity: str) -> bytes:
+    """The keyed digest a passport number or UNP is stored and compared as."""
+    return bytes.fromhex(pepper.tag("identity", identity))
+
+
+def _contact(row: Mapping[str, Any], where: str) -> str | None:
+    value = _text(row, "contact_msisdn")
+    if value is None:
+        return None
+    try:
+        return normalize_msisdn(value)
+    except InvalidMsisdn as exc:
+        raise SubscriberImportError(where, f"contact_msisdn: {exc}") from None
+
+
+def _choice(row: Mapping[str, Any], key: str, kind: type[E], where: str) -> E | None:
+    value = _text(row, key)
+    if value is None:
+        return None
+    try:
+        return kind(value)
+    except ValueError:
+        allowed = ", ".join(k.value for k in kind)
+        raise SubscriberImportError(where, f"{key} must be one of {allowed}") from None
+
+
+def _yes_no(row: Mapping[str, Any], key: str, where: str) -> bool | None:
+    value = row.get(key)
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _YES:
+        return True
+    if text in _NO:
+        return False
+    raise SubscriberImportError(where, f"{key} must be yes or no")

@@ -45,13 +45,50 @@ class ClientKind(enum.StrEnum):
     SOLE_PROPRIETOR = "sole_proprietor"
 
 
+class Activity(enum.StrEnum):
+    """An individual's business activity that makes e-mail login available (seed 001 §1.6)."""
+
+    CRAFT = "craft"
+    SELF_EMPLOYED = "self_employed"
+
+
+class Role(enum.StrEnum):
+    """Special rights in a client's account (seed 001 §1.2)."""
+
+    ADMINISTRATOR = "administrator"
+    SUPERVISOR = "supervisor"
+
+
+BUSINESS_KINDS = frozenset({ClientKind.LEGAL_ENTITY, ClientKind.SOLE_PROPRIETOR})
+"""Clients whose identity is a 9-digit UNP and who may have administrators."""
+
+
 @dataclass(frozen=True, slots=True)
 class Client:
-    """An account holder with one or more subscribers."""
+    """An account holder with one or more subscribers (``version`` guards writes)."""
 
     id: int
     kind: ClientKind
     name: str
+    account: str | None = None
+    email: str | None = None
+    contact_msisdn: str | None = None
+    activity: Activity | None = None
+    subscription_fee: bool = False
+    account_password_changed_at: float | None = None
+    version: int = 0
+    identity_digest: bytes | None = field(default=None, repr=False)
+    account_password_hash: str | None = field(default=None, repr=False)
+
+    @property
+    def email_login_allowed(self) -> bool:
+        """Legal entities, sole proprietors, craftsmen and the self-employed (§1.6)."""
+        return self.kind in BUSINESS_KINDS or self.activity is not None
+
+    @property
+    def identity_digits(self) -> int:
+        """Passport number (7 digits) for individuals, UNP (9 digits) otherwise (§1.5)."""
+        return 9 if self.kind in BUSINESS_KINDS else 7
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +108,10 @@ class Subscriber:
     version: int
     puk_digest: bytes = field(repr=False)
     password_hash: str | None = field(repr=False)
+    role: Role | None = None
+    puk_registration: bool = False
+    temp_password_expires_at: float | None = None
+    temp_password_hash: str | None = field(default=None, repr=False)
 
     @property
     def access_open(self) -> bool:
@@ -172,6 +213,14 @@ class ChangeSet:
     code_sends: tuple[CodeSend, ...] = ()
     mo_receipts: tuple[MoReceipt, ...] = ()
     """MO ids to remember; a second writer of the same id fails (ConcurrentUpdate)."""
+    clients: tuple[tuple[int, Client], ...] = ()
+    """(version read, new row) pairs, as for subscribers (account password only)."""
+    web_sessions: tuple[tuple[int | None, WebSession], ...] = ()
+    """(version read or None to create, new row): a session ended meanwhile fails the write."""
+    challenges: tuple[LoginChallenge, ...] = ()
+    """Login challenges to write (insert or replace)."""
+    sessions_ended: tuple[SessionsEnded, ...] = ()
+    """Every live web session of these numbers ends (a password change, a closure)."""
 
     @classmethod
     def write(cls, before: Subscriber, after: Subscriber, *entries: AuditEntry) -> ChangeSet:
@@ -187,6 +236,10 @@ class ChangeSet:
             self.codes + other.codes,
             self.code_sends + other.code_sends,
             self.mo_receipts + other.mo_receipts,
+            self.clients + other.clients,
+            self.web_sessions + other.web_sessions,
+            self.challenges + other.challenges,
+            self.sessions_ended + other.sessions_ended,
         )
 
     @property
@@ -200,6 +253,10 @@ class ChangeSet:
             or self.codes
             or self.code_sends
             or self.mo_receipts
+            or self.clients
+            or self.web_sessions
+            or self.challenges
+            or self.sessions_ended
         )
 
 
@@ -225,3 +282,45 @@ class UssdSession:
     def ended(self) -> bool:
         """Whether the session is over (its last reply is kept for repeated hops)."""
         return self.ended_at is not None
+
+
+@dataclass(frozen=True, slots=True)
+class WebSession:
+    """A self-service account session, known by the keyed digest of its token.
+
+    ``credential_at`` is the principal's password epoch at login: once either password
+    changes, the session is over wherever the change came from (web, ``*141*0#``, SMS).
+    """
+
+    digest: bytes = field(repr=False)
+    msisdn: str
+    method: str
+    created_at: float
+    last_seen_at: float
+    must_change: bool = False
+    credential_at: float | None = None
+    ended_at: float | None = None
+    end_reason: str | None = None
+    version: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class LoginChallenge:
+    """The first step of an account-number or e-mail login: a code is on its way to ``msisdn``."""
+
+    digest: bytes = field(repr=False)
+    msisdn: str
+    method: str
+    created_at: float
+    expires_at: float
+    must_change: bool = False
+    used_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SessionsEnded:
+    """End all live web sessions of ``msisdn`` at ``at`` for ``reason``."""
+
+    msisdn: str
+    reason: str
+    at: float

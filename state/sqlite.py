@@ -23,16 +23,20 @@ import aiosqlite
 
 from state.errors import ConcurrentUpdate, MigrationError, StoreError
 from state.models import (
+    Activity,
     AuditEntry,
     ChangeSet,
     Channel,
     Client,
     ClientKind,
     ClosedBy,
+    LoginChallenge,
     OtpCode,
     OtpGuard,
+    Role,
     Subscriber,
     UssdSession,
+    WebSession,
 )
 from state.store import CodeSnapshot, ImportSummary, OutboxRow, SubscriberRecord, SweepResult
 
@@ -41,12 +45,17 @@ T = TypeVar("T")
 _SUBSCRIBER_COLUMNS = (
     "s.msisdn, s.client_id, c.kind, s.lang, s.closed_by, s.closed_reason, s.closed_at,"
     " s.puk_failures, s.puk_locked_at, s.password_changed_at, s.version, s.puk_digest,"
-    " s.password_hash"
+    " s.password_hash, s.role, s.puk_registration, s.temp_password_expires_at,"
+    " s.temp_password_hash"
 )
 # Column lists are constants of this module; values always travel as parameters.
 _SELECT_SUBSCRIBER = (
     f"SELECT {_SUBSCRIBER_COLUMNS} FROM subscribers s"  # noqa: S608
     " JOIN clients c ON c.id = s.client_id WHERE s.msisdn = ?"
+)
+_SELECT_SUBSCRIBERS_OF_CLIENT = (
+    f"SELECT {_SUBSCRIBER_COLUMNS} FROM subscribers s"  # noqa: S608
+    " JOIN clients c ON c.id = s.client_id WHERE s.client_id = ? ORDER BY s.msisdn"
 )
 _OUTBOX_COLUMNS = (
     "id, msisdn, kind, body, status, created_at, attempts, next_attempt_at, provider_ref,"
@@ -83,7 +92,47 @@ def _subscriber(row: Sequence[Any]) -> Subscriber:
         version=row[10],
         puk_digest=bytes(row[11]),
         password_hash=row[12],
+        role=Role(row[13]) if row[13] else None,
+        puk_registration=bool(row[14]),
+        temp_password_expires_at=row[15],
+        temp_password_hash=row[16],
     )
+
+
+_CLIENT_COLUMNS = (
+    "id, kind, name, account, email, contact_msisdn, activity, subscription_fee,"
+    " account_password_changed_at, version, identity_digest, account_password_hash"
+)
+_WEB_SESSION_COLUMNS = (
+    "digest, msisdn, method, created_at, last_seen_at, must_change, credential_at, ended_at,"
+    " end_reason, version"
+)
+_CHALLENGE_COLUMNS = "digest, msisdn, method, created_at, expires_at, must_change, used_at"
+
+
+def _client(row: Sequence[Any]) -> Client:
+    return Client(
+        id=row[0],
+        kind=ClientKind(row[1]),
+        name=row[2],
+        account=row[3],
+        email=row[4],
+        contact_msisdn=row[5],
+        activity=Activity(row[6]) if row[6] else None,
+        subscription_fee=bool(row[7]),
+        account_password_changed_at=row[8],
+        version=row[9],
+        identity_digest=bytes(row[10]) if row[10] is not None else None,
+        account_password_hash=row[11],
+    )
+
+
+def _web_session(row: Sequence[Any]) -> WebSession:
+    return WebSession(bytes(row[0]), row[1], row[2], row[3], row[4], bool(row[5]), *row[6:])
+
+
+def _challenge(row: Sequence[Any]) -> LoginChallenge:
+    return LoginChallenge(bytes(row[0]), row[1], row[2], row[3], row[4], bool(row[5]), row[6])
 
 
 def _session(row: Sequence[Any]) -> UssdSession:
@@ -154,11 +203,76 @@ class SqliteStore:
     async def get_client(self, client_id: int) -> Client | None:
         """A client by id, or None."""
 
+        return await self._one_client("id", client_id)
+
+    async def client_by(
+        self, *, account: str | None = None, email: str | None = None
+    ) -> Client | None:
+        """A client by its account number or its e-mail (case-insensitive), or None."""
+        if account is not None:
+            return await self._one_client("account", account)
+        if email is not None:
+            return await self._one_client("lower(email)", email.lower())
+        raise ValueError("client_by needs an account or an e-mail")
+
+    async def _one_client(self, column: str, value: object) -> Client | None:
+        # `column` is one of this module's constants, never a caller's text.
+        sql = f"SELECT {_CLIENT_COLUMNS} FROM clients WHERE {column} = ?"  # noqa: S608
+
         def read(db: sqlite3.Connection) -> Client | None:
+            row = db.execute(sql, (value,)).fetchone()
+            return _client(row) if row else None
+
+        return await self._run(read)
+
+    async def client_subscribers(self, client_id: int) -> list[Subscriber]:
+        """The subscribers of a client, by number."""
+
+        def read(db: sqlite3.Connection) -> list[Subscriber]:
+            rows = db.execute(_SELECT_SUBSCRIBERS_OF_CLIENT, (client_id,)).fetchall()
+            return [_subscriber(r) for r in rows]
+
+        return await self._run(read)
+
+    async def get_web_session(self, digest: bytes) -> WebSession | None:
+        """A web session by its token's digest, or None."""
+
+        def read(db: sqlite3.Connection) -> WebSession | None:
             row = db.execute(
-                "SELECT id, kind, name FROM clients WHERE id = ?", (client_id,)
+                f"SELECT {_WEB_SESSION_COLUMNS} FROM web_sessions WHERE digest = ?",  # noqa: S608
+                (digest,),
             ).fetchone()
-            return Client(row[0], ClientKind(row[1]), row[2]) if row else None
+            return _web_session(row) if row else None
+
+        return await self._run(read)
+
+    async def get_challenge(self, digest: bytes) -> LoginChallenge | None:
+        """A login challenge by its digest, or None."""
+
+        def read(db: sqlite3.Connection) -> LoginChallenge | None:
+            row = db.execute(
+                f"SELECT {_CHALLENGE_COLUMNS} FROM login_challenges WHERE digest = ?",  # noqa: S608
+                (digest,),
+            ).fetchone()
+            return _challenge(row) if row else None
+
+        return await self._run(read)
+
+    async def audit_log(
+        self, *, msisdn: str | None = None, since: float | None = None, limit: int = 100
+    ) -> list[AuditEntry]:
+        """Audit entries, newest first, optionally of one subscriber and after ``since``."""
+
+        def read(db: sqlite3.Connection) -> list[AuditEntry]:
+            rows = db.execute(
+                "SELECT msisdn, action, actor, channel, at, detail FROM audit"
+                " WHERE (?1 IS NULL OR msisdn = ?1) AND (?2 IS NULL OR at >= ?2)"
+                " ORDER BY id DESC LIMIT ?3",
+                (msisdn, since, limit),
+            ).fetchall()
+            return [
+                AuditEntry(r[0], r[1], r[2], Channel(r[3]), r[4], json.loads(r[5])) for r in rows
+            ]
 
         return await self._run(read)
 
@@ -202,10 +316,30 @@ class SqliteStore:
             with _immediate(db):
                 for rec in records:
                     db.execute(
-                        "INSERT INTO clients (ref, kind, name) VALUES (?, ?, ?)"
+                        "INSERT INTO clients (ref, kind, name, account, identity_digest, email,"
+                        " contact_msisdn, activity, subscription_fee)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, coalesce(?, 0))"
                         " ON CONFLICT (ref) DO UPDATE SET kind = excluded.kind,"
-                        " name = excluded.name",
-                        (rec.client_ref, str(rec.client_kind), rec.client_name),
+                        " name = excluded.name,"
+                        " account = coalesce(excluded.account, account),"
+                        " identity_digest = coalesce(excluded.identity_digest, identity_digest),"
+                        " email = coalesce(excluded.email, email),"
+                        " contact_msisdn = coalesce(excluded.contact_msisdn, contact_msisdn),"
+                        " activity = coalesce(excluded.activity, activity),"
+                        " subscription_fee = CASE WHEN ? IS NULL THEN subscription_fee"
+                        " ELSE excluded.subscription_fee END",
+                        (
+                            rec.client_ref,
+                            str(rec.client_kind),
+                            rec.client_name,
+                            rec.account,
+                            rec.identity_digest,
+                            rec.email,
+                            rec.contact_msisdn,
+                            str(rec.activity) if rec.activity else None,
+                            _flag(rec.subscription_fee),
+                            _flag(rec.subscription_fee),
+                        ),
                     )
                     client_id = db.execute(
                         "SELECT id FROM clients WHERE ref = ?", (rec.client_ref,)
@@ -224,6 +358,16 @@ class SqliteStore:
                             (rec.msisdn, client_id, rec.lang, rec.puk_digest),
                         )
                         created += 1
+                    db.execute(
+                        "UPDATE subscribers SET"
+                        " puk_registration = coalesce(?, puk_registration),"
+                        " role = coalesce(?, role) WHERE msisdn = ?",
+                        (
+                            _flag(rec.puk_registration),
+                            str(rec.role) if rec.role else None,
+                            rec.msisdn,
+                        ),
+                    )
             return ImportSummary(created, updated)
 
         return await self._run(write)
@@ -395,6 +539,32 @@ class SqliteStore:
 
         return await self._run(write)
 
+    async def sweep_web(self, now: float, *, idle: float, total: float, keep: float) -> SweepResult:
+        """End web sessions past their idle or total time; purge old sessions and challenges."""
+
+        def write(db: sqlite3.Connection) -> SweepResult:
+            with _immediate(db):
+                expired = db.execute(
+                    "UPDATE web_sessions SET ended_at = ?, end_reason = 'expired',"
+                    " version = version + 1"
+                    " WHERE ended_at IS NULL AND (last_seen_at < ? OR created_at < ?)",
+                    (now, now - idle, now - total),
+                ).rowcount
+                purged = db.execute(
+                    "DELETE FROM web_sessions WHERE ended_at IS NOT NULL AND ended_at < ?",
+                    (now - keep,),
+                ).rowcount
+                purged += db.execute(
+                    "DELETE FROM login_challenges WHERE expires_at < ?", (now - keep,)
+                ).rowcount
+            return SweepResult(expired, purged)
+
+        return await self._run(write)
+
+
+def _flag(value: bool | None) -> int | None:
+    return None if value is None else int(value)
+
 
 @contextmanager
 def _immediate(db: sqlite3.Connection) -> Iterator[None]:
@@ -447,7 +617,8 @@ def _apply(db: sqlite3.Connection, changes: ChangeSet) -> None:
         cur = db.execute(
             "UPDATE subscribers SET lang = ?, closed_by = ?, closed_reason = ?, closed_at = ?,"
             " puk_failures = ?, puk_locked_at = ?, password_hash = ?, password_changed_at = ?,"
-            " version = ? WHERE msisdn = ? AND version = ?",
+            " role = ?, puk_registration = ?, temp_password_hash = ?,"
+            " temp_password_expires_at = ?, version = ? WHERE msisdn = ? AND version = ?",
             (
                 sub.lang,
                 str(sub.closed_by) if sub.closed_by else None,
@@ -457,6 +628,10 @@ def _apply(db: sqlite3.Connection, changes: ChangeSet) -> None:
                 sub.puk_locked_at,
                 sub.password_hash,
                 sub.password_changed_at,
+                str(sub.role) if sub.role else None,
+                int(sub.puk_registration),
+                sub.temp_password_hash,
+                sub.temp_password_expires_at,
                 sub.version,
                 sub.msisdn,
                 version_read,
@@ -517,6 +692,79 @@ def _apply(db: sqlite3.Connection, changes: ChangeSet) -> None:
         "INSERT INTO code_sends (msisdn, purpose, channel, at) VALUES (?, ?, ?, ?)",
         [(s.msisdn, s.purpose, str(s.channel), s.at) for s in changes.code_sends],
     )
+    for version_read, client in changes.clients:
+        cur = db.execute(
+            "UPDATE clients SET account_password_hash = ?, account_password_changed_at = ?,"
+            " version = ? WHERE id = ? AND version = ?",
+            (
+                client.account_password_hash,
+                client.account_password_changed_at,
+                client.version,
+                client.id,
+                version_read,
+            ),
+        )
+        if cur.rowcount != 1:
+            raise ConcurrentUpdate(f"client changed since version {version_read}")
+    db.executemany(
+        "UPDATE web_sessions SET ended_at = ?, end_reason = ?, version = version + 1"
+        " WHERE msisdn = ? AND ended_at IS NULL",
+        [(e.at, e.reason, e.msisdn) for e in changes.sessions_ended],
+    )
+    for session_read, web in changes.web_sessions:
+        _write_web_session(db, session_read, web)
+    db.executemany(
+        f"INSERT OR REPLACE INTO login_challenges ({_CHALLENGE_COLUMNS})"  # noqa: S608
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                c.digest,
+                c.msisdn,
+                c.method,
+                c.created_at,
+                c.expires_at,
+                int(c.must_change),
+                c.used_at,
+            )
+            for c in changes.challenges
+        ],
+    )
+
+
+def _write_web_session(db: sqlite3.Connection, version_read: int | None, w: WebSession) -> None:
+    values = (
+        w.msisdn,
+        w.method,
+        w.created_at,
+        w.last_seen_at,
+        int(w.must_change),
+        w.credential_at,
+        w.ended_at,
+        w.end_reason,
+        w.version,
+        w.digest,
+    )
+    if version_read is None:
+        try:
+            db.execute(
+                "INSERT INTO web_sessions (msisdn, method, created_at, last_seen_at, must_change,"
+                " credential_at, ended_at, end_reason, version, digest)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                values,
+            )
+        except sqlite3.IntegrityError as exc:
+            raise ConcurrentUpdate("session token collision") from exc
+        return
+    # A write to a session that ended (or moved) since it was read fails: whatever the
+    # request was doing in that session is annulled with it (seed 001 §1.9).
+    cur = db.execute(
+        "UPDATE web_sessions SET msisdn = ?, method = ?, created_at = ?, last_seen_at = ?,"
+        " must_change = ?, credential_at = ?, ended_at = ?, end_reason = ?, version = ?"
+        " WHERE digest = ? AND version = ? AND ended_at IS NULL",
+        (*values, version_read),
+    )
+    if cur.rowcount != 1:
+        raise ConcurrentUpdate("the session ended or moved since it was read")
 
 
 def _write_session(db: sqlite3.Connection, s: UssdSession, hop_read: int | None) -> None:

@@ -13,14 +13,18 @@ from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from state.models import (
+    Activity,
     AuditEntry,
     ChangeSet,
     Client,
     ClientKind,
+    LoginChallenge,
     OtpCode,
     OtpGuard,
+    Role,
     Subscriber,
     UssdSession,
+    WebSession,
 )
 
 
@@ -34,6 +38,18 @@ class SubscriberRecord:
     client_kind: ClientKind
     client_name: str
     lang: str = "ru"
+    account: str | None = None
+    """The client's account number (лицевой счёт); None leaves it as it is."""
+    identity_digest: bytes | None = field(default=None, repr=False)
+    """The client's passport number or UNP, keyed-hashed by the importer."""
+    email: str | None = None
+    contact_msisdn: str | None = None
+    activity: Activity | None = None
+    subscription_fee: bool | None = None
+    puk_registration: bool | None = None
+    """The "registration by PUK1" option; None leaves it as it is."""
+    role: Role | None = None
+    """A role granted on the client's application; None leaves it as it is."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +117,28 @@ class Store(Protocol):
 
     async def get_client(self, client_id: int) -> Client | None:
         """A client by id, or None."""
+
+    async def client_by(
+        self, *, account: str | None = None, email: str | None = None
+    ) -> Client | None:
+        """A client by its account number or its e-mail (case-insensitive), or None."""
+
+    async def client_subscribers(self, client_id: int) -> list[Subscriber]:
+        """The subscribers of a client, by number."""
+
+    async def get_web_session(self, digest: bytes) -> WebSession | None:
+        """A web session by its token's digest, or None."""
+
+    async def get_challenge(self, digest: bytes) -> LoginChallenge | None:
+        """A login challenge by its digest, or None."""
+
+    async def audit_log(
+        self, *, msisdn: str | None = None, since: float | None = None, limit: int = 100
+    ) -> list[AuditEntry]:
+        """Audit entries, newest first, optionally of one subscriber and after ``since``."""
+
+    async def sweep_web(self, now: float, *, idle: float, total: float, keep: float) -> SweepResult:
+        """End web sessions past their idle or total time; purge old sessions and challenges."""
 
     async def load_hop(
         self, session_id: str, msisdn: str
