@@ -17,7 +17,15 @@ import enum
 from dataclasses import dataclass, field, replace
 
 from state.credentials import Pepper
-from state.models import AuditEntry, ChangeSet, Channel, ClosedBy, OutboxMessage, Subscriber
+from state.models import (
+    AuditEntry,
+    ChangeSet,
+    Channel,
+    ClosedBy,
+    OutboxMessage,
+    SessionsEnded,
+    Subscriber,
+)
 
 PUK_ATTEMPTS = 5
 
@@ -71,7 +79,9 @@ def close_access(
     if sub.closed_by is not None:
         detail["replaces"] = str(sub.closed_by)
     entry = AuditEntry(sub.msisdn, "access_closed", actor, channel, now, detail)
-    return Decision(AccessOutcome.CLOSED, after, ChangeSet.write(sub, after, entry))
+    # Closing access ends the account's live sessions too (a lost SIM must not leave one).
+    ended = ChangeSet(sessions_ended=(SessionsEnded(sub.msisdn, "access_closed", now),))
+    return Decision(AccessOutcome.CLOSED, after, ChangeSet.write(sub, after, entry) + ended)
 
 
 def open_access(
@@ -117,6 +127,29 @@ def open_with_puk(
         after = _advance(sub, closed_by=None, closed_reason=None, closed_at=None, puk_failures=0)
         entry = AuditEntry(sub.msisdn, "access_opened", actor, channel, now, {"proof": "puk1"})
         return Decision(PukOutcome.ACCEPTED, after, ChangeSet.write(sub, after, entry))
+    return _wrong_puk(sub, channel=channel, now=now, lock_alert=lock_alert)
+
+
+def check_puk(
+    sub: Subscriber, puk: str, *, pepper: Pepper, channel: Channel, now: float, lock_alert: str
+) -> Decision:
+    """PUK1 as proof of the SIM outside ``*141*3*6#`` (registration by PUK1 on the web).
+
+    The same durable counter as reopening: a wrong PUK1 here counts towards the same lock,
+    so the web is no way around it. ACCEPTED resets the counter; nothing else changes.
+    """
+    if sub.puk_locked:
+        return Decision(PukOutcome.LOCKED, sub)
+    if pepper.matches(puk, sub.puk_digest):
+        if sub.puk_failures == 0:
+            return Decision(PukOutcome.ACCEPTED, sub)
+        after = _advance(sub, puk_failures=0)
+        return Decision(PukOutcome.ACCEPTED, after, ChangeSet.write(sub, after))
+    return _wrong_puk(sub, channel=channel, now=now, lock_alert=lock_alert)
+
+
+def _wrong_puk(sub: Subscriber, *, channel: Channel, now: float, lock_alert: str) -> Decision:
+    actor = "subscriber"
     failures = sub.puk_failures + 1
     if failures < PUK_ATTEMPTS:
         after = _advance(sub, puk_failures=failures)

@@ -15,7 +15,7 @@ from functools import lru_cache
 from importlib.resources import files
 from itertools import pairwise
 
-from state.models import AuditEntry, ChangeSet, Channel, Subscriber
+from state.models import AuditEntry, ChangeSet, Channel, Client, SessionsEnded, Subscriber
 
 MIN_LENGTH = 8
 MAX_LENGTH = 64
@@ -77,8 +77,64 @@ def set_password(
     sub: Subscriber, password_hash: str, *, actor: str, channel: Channel, now: float
 ) -> tuple[Subscriber, ChangeSet]:
     """New permanent password (already hashed and checked against the policy)."""
+    # A new permanent password also cancels a pending e-mailed temporary one and ends
+    # every web session of the subscriber (seed 001 §1.11; reference/security.md).
     after = replace(
-        sub, password_hash=password_hash, password_changed_at=now, version=sub.version + 1
+        sub,
+        password_hash=password_hash,
+        password_changed_at=now,
+        temp_password_hash=None,
+        temp_password_expires_at=None,
+        version=sub.version + 1,
     )
     entry = AuditEntry(sub.msisdn, "password_set", actor, channel, now)
+    ended = SessionsEnded(sub.msisdn, "password_changed", now)
+    return after, ChangeSet.write(sub, after, entry) + ChangeSet(sessions_ended=(ended,))
+
+
+def issue_temporary_password(
+    sub: Subscriber, password_hash: str, *, ttl: float, channel: Channel, now: float
+) -> tuple[Subscriber, ChangeSet]:
+    """A new e-mailed temporary password (hashed); it replaces any earlier one."""
+    after = replace(
+        sub,
+        temp_password_hash=password_hash,
+        temp_password_expires_at=now + ttl,
+        version=sub.version + 1,
+    )
+    entry = AuditEntry(
+        sub.msisdn, "temporary_password_issued", "subscriber", channel, now, {"ttl": ttl}
+    )
     return after, ChangeSet.write(sub, after, entry)
+
+
+def use_temporary_password(
+    sub: Subscriber, *, channel: Channel, now: float
+) -> tuple[Subscriber, ChangeSet]:
+    """The temporary password was just used to log in: it is spent (its deadline is now).
+
+    The hash stays until the new password is set, so that one can be refused if it is the
+    temporary password again.
+    """
+    after = replace(sub, temp_password_expires_at=now, version=sub.version + 1)
+    entry = AuditEntry(sub.msisdn, "temporary_password_used", "subscriber", channel, now)
+    return after, ChangeSet.write(sub, after, entry)
+
+
+def set_account_password(
+    client: Client, password_hash: str, *, msisdn: str, channel: Channel, now: float
+) -> tuple[Client, ChangeSet]:
+    """The account-number login password replaces the passport number / UNP (seed 001 §1.5)."""
+    after = replace(
+        client,
+        account_password_hash=password_hash,
+        account_password_changed_at=now,
+        version=client.version + 1,
+    )
+    entry = AuditEntry(
+        msisdn, "account_password_set", msisdn, channel, now, {"client_id": client.id}
+    )
+    ended = SessionsEnded(msisdn, "password_changed", now)
+    return after, ChangeSet(
+        clients=((client.version, after),), audit=(entry,), sessions_ended=(ended,)
+    )

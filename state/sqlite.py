@@ -706,13 +706,19 @@ def _apply(db: sqlite3.Connection, changes: ChangeSet) -> None:
         )
         if cur.rowcount != 1:
             raise ConcurrentUpdate(f"client changed since version {version_read}")
+    # The request's own session is checked (and written) first, then sessions are ended,
+    # then new ones start: a password change ends every session and hands out a new one.
+    for session_read, web in changes.web_sessions:
+        if session_read is not None:
+            _write_web_session(db, session_read, web)
     db.executemany(
         "UPDATE web_sessions SET ended_at = ?, end_reason = ?, version = version + 1"
         " WHERE msisdn = ? AND ended_at IS NULL",
         [(e.at, e.reason, e.msisdn) for e in changes.sessions_ended],
     )
     for session_read, web in changes.web_sessions:
-        _write_web_session(db, session_read, web)
+        if session_read is None:
+            _write_web_session(db, session_read, web)
     db.executemany(
         f"INSERT OR REPLACE INTO login_challenges ({_CHALLENGE_COLUMNS})"  # noqa: S608
         " VALUES (?, ?, ?, ?, ?, ?, ?)",

@@ -10,18 +10,16 @@ Callers authenticate with the configured front-end credential (Bearer or Basic p
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
 
 from sms.codes import Purpose, RequestOutcome
-from state.errors import InvalidMsisdn
 from state.models import Channel
-from state.msisdn import normalize_msisdn
 from ussd_gateway.appkeys import CODES, SETTINGS
 from ussd_gateway.errors import BadRequest, Unauthorized
+from ussd_gateway.json_input import msisdn_field, read_object
 from ussd_gateway.web import caller_is_allowed
 
 _PURPOSES = ", ".join(p.value for p in Purpose)
@@ -31,26 +29,6 @@ _UNIFORM_401 = {"error": "invalid_code", "message": "the code is not valid"}
 def _authenticate(request: web.Request) -> None:
     if not caller_is_allowed(request, request.app[SETTINGS].codes.api_secret):
         raise Unauthorized("missing or wrong API credentials")
-
-
-async def _body(request: web.Request) -> Mapping[str, Any]:
-    try:
-        doc = json.loads(await request.read())
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        raise BadRequest("the body must be a JSON object") from None
-    if not isinstance(doc, dict):
-        raise BadRequest("the body must be a JSON object")
-    return doc
-
-
-def _msisdn(doc: Mapping[str, Any]) -> str:
-    value = doc.get("msisdn")
-    if not isinstance(value, str):
-        raise BadRequest("field 'msisdn' is required (a string)")
-    try:
-        return normalize_msisdn(value)
-    except InvalidMsisdn as exc:
-        raise BadRequest(f"field 'msisdn': {exc}") from None
 
 
 def _purpose(doc: Mapping[str, Any]) -> Purpose:
@@ -64,8 +42,8 @@ def _purpose(doc: Mapping[str, Any]) -> Purpose:
 async def request_code(request: web.Request) -> web.Response:
     """Send a code by SMS (or pretend to, for a number that is not a subscriber)."""
     _authenticate(request)
-    doc = await _body(request)
-    msisdn, purpose = _msisdn(doc), _purpose(doc)
+    doc = await read_object(request)
+    msisdn, purpose = msisdn_field(doc), _purpose(doc)
     result = await request.app[CODES].request(msisdn, purpose, channel=Channel.WEB)
     if result.outcome is RequestOutcome.LIMITED:
         return web.json_response(
@@ -87,8 +65,8 @@ async def request_code(request: web.Request) -> web.Response:
 async def verify_code(request: web.Request) -> web.Response:
     """Check a code; one answer for every kind of failure."""
     _authenticate(request)
-    doc = await _body(request)
-    msisdn, purpose = _msisdn(doc), _purpose(doc)
+    doc = await read_object(request)
+    msisdn, purpose = msisdn_field(doc), _purpose(doc)
     code = doc.get("code")
     if not isinstance(code, str) or len(code) > 32:
         raise BadRequest("field 'code' is required (a string of digits)")

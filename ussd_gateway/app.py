@@ -19,8 +19,20 @@ from state.credentials import PasswordHasher, Pepper, Sealer
 from state.errors import StoreError
 from state.sqlite import SqliteStore
 from state.store import Store
+from state.websessions import SessionTimes
+from ussd_gateway.account.http import add_account_routes
+from ussd_gateway.account.mail import LetterQueue, Mailer, SmtpMailer
+from ussd_gateway.account.service import FrontDoor
 from ussd_gateway.api import add_api_routes
-from ussd_gateway.appkeys import CODES, ENGINE, SEALER, SETTINGS, SMS_COMMANDS, STORE
+from ussd_gateway.appkeys import (
+    CODES,
+    ENGINE,
+    FRONT_DOOR,
+    SEALER,
+    SETTINGS,
+    SMS_COMMANDS,
+    STORE,
+)
 from ussd_gateway.config import ConfigError, Settings
 from ussd_gateway.engine import Engine, SessionTimeouts
 from ussd_gateway.menus.loader import MenuCatalog, load_catalog
@@ -74,6 +86,7 @@ def create_app(
     store: Store | None = None,
     catalog: MenuCatalog | None = None,
     clock: Callable[[], float] = time.time,
+    mailer: Mailer | None = None,
 ) -> web.Application:
     """Build the gateway. Menus and the pepper are checked now, before any request."""
     catalog = catalog or load_catalog(settings.menu_paths or None)
@@ -84,6 +97,7 @@ def create_app(
     app[SEALER] = Sealer(pepper)
     add_routes(app)
     add_api_routes(app)
+    add_account_routes(app)
     add_dlr_routes(app, clock=clock)
     add_mo_routes(app, clock=clock)
 
@@ -107,6 +121,21 @@ def create_app(
             policy=code_policy(settings),
             clock=clock,
             compose=lambda _purpose, lang, code: commands.reply(Reply.CODE, lang, code=code),
+        )
+        letters = LetterQueue(mailer or SmtpMailer(settings.account))
+        account = settings.account
+        app[FRONT_DOOR] = FrontDoor(
+            active,
+            app[CODES],
+            hasher,
+            pepper,
+            letters,
+            times=SessionTimes(account.session_idle, account.session_total),
+            temporary_password_ttl=account.temporary_password_ttl,
+            mail_sender=account.smtp_sender,
+            portal_url=account.portal_url,
+            lock_alert=lock_alert(catalog),
+            clock=clock,
         )
         sweeper = asyncio.create_task(_sweep(engine, settings))
         http = aiohttp.ClientSession()
@@ -132,6 +161,7 @@ def create_app(
             except TimeoutError:
                 log.warning("outbox_worker_stop_timeout")
             await http.close()
+            await letters.drain()
             if owned:
                 await active.close()
 
@@ -154,3 +184,26 @@ async def _sweep(engine: Engine, settings: Settings) -> None:
             continue
         if result.expired or result.purged:
             log.info("sessions_swept", expired=result.expired, purged=result.purged)
+        try:
+            web_result = await engine.store.sweep_web(
+                engine.clock(),
+                idle=settings.account.session_idle,
+                total=settings.account.session_total,
+                keep=24 * 3600.0,
+            )
+        except StoreError:
+            log.exception("web_session_sweep_failed")
+            continue
+        if web_result.expired or web_result.purged:
+            log.info("web_sessions_swept", expired=web_result.expired, purged=web_result.purged)
+
+
+def lock_alert(catalog: MenuCatalog) -> Callable[[str], str]:
+    """The PUK1-lock alert SMS of the shipped access menu, by language (web registration
+    by PUK1 counts towards the same lock and sends the same alert)."""
+    for menu in catalog.menus.values():
+        alert = menu.messages.get("puk_lock_alert")
+        if alert:
+            texts = dict(alert)
+            return lambda lang: texts.get(lang) or next(iter(texts.values()))
+    return lambda _lang: ""

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from sms.commands import SmsCommands
     from state.credentials import Sealer
     from state.store import Store
+    from ussd_gateway.account.service import FrontDoor
     from ussd_gateway.engine import Engine
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -22,3 +23,5 @@ CODES: web.AppKey[CodeService] = web.AppKey("codes")
 SEALER: web.AppKey[Sealer] = web.AppKey("sealer")
 SMS_COMMANDS: web.AppKey[SmsCommands] = web.AppKey("sms_commands")
 """The SMS commands and reply texts (``menus/sms.yaml``), loaded at start-up."""
+FRONT_DOOR: web.AppKey[FrontDoor] = web.AppKey("front_door")
+"""Registration, login, sessions and roles of the self-service account."""

@@ -42,13 +42,29 @@ Example file (every key optional)::
     allowed_prefixes = ["37525", "37529", "37533", "37544"]   # our own number ranges
     global_per_hour = 2000
 
+    [account]
+    operator_secret = "…"                # operator endpoints (/api/v1/operator/…)
+    session_idle_seconds = 600           # seed 001 §1.9
+    session_total_seconds = 1800
+    temporary_password_hours = 24
+    smtp_host = "127.0.0.1"              # temporary passwords go out by e-mail
+    smtp_port = 25
+    smtp_sender = "A1 Customer Service <noreply@example.by>"
+    smtp_username = ""
+    smtp_password = "…"
+    smtp_starttls = false
+    smtp_tls = false                     # implicit TLS (port 465)
+    portal_url = "https://my.example.by"
+
 Environment: ``USSD_GATEWAY_CONFIG`` (the file), ``_HOST``, ``_PORT``, ``_DATABASE``,
 ``_PUK_PEPPER`` (hex) or ``_PUK_PEPPER_FILE``, ``_SECRET_NATIVE``,
 ``_SECRET_AFRICASTALKING``, ``_SECRET_HUBTEL``, ``_SESSION_IDLE``, ``_SESSION_TOTAL``,
 ``_LOG_LEVEL``, ``_DEMO`` (1 turns caller authentication off: never in production),
 ``_SMS_SENDER``, ``_KANNEL_SENDSMS_URL``, ``_KANNEL_USERNAME``, ``_KANNEL_PASSWORD``,
 ``_JASMIN_SEND_URL``, ``_JASMIN_USERNAME``, ``_JASMIN_PASSWORD``, ``_SMS_DLR_URL``,
-``_SMS_MO_SECRET``, ``_API_SECRET``, ``_OUTBOX_FILE``.
+``_SMS_MO_SECRET``, ``_API_SECRET``, ``_OUTBOX_FILE``, ``_OPERATOR_SECRET``, ``_SMTP_HOST``,
+``_SMTP_PORT``, ``_SMTP_SENDER``, ``_SMTP_USERNAME``, ``_SMTP_PASSWORD``, ``_SMTP_STARTTLS``,
+``_SMTP_TLS``, ``_PORTAL_URL``.
 """
 
 from __future__ import annotations
@@ -114,6 +130,25 @@ class CodeSettings:
 
 
 @dataclass(frozen=True)
+class AccountSettings:
+    """The account front door: operator credential, web sessions, e-mail (seed 001 §1.9)."""
+
+    operator_secret: Secret | None = None
+    session_idle: float = 600.0
+    session_total: float = 1800.0
+    temporary_password_ttl: float = 24 * 3600.0
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_sender: str = "A1 Customer Service <noreply@example.by>"
+    smtp_username: str = ""
+    smtp_password: Secret | None = None
+    smtp_starttls: bool = False
+    smtp_tls: bool = False
+    smtp_timeout: float = 10.0
+    portal_url: str = "https://my.example.by"
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the gateway is configured with."""
 
@@ -133,6 +168,7 @@ class Settings:
     argon2_memory_kib: int = 19 * 1024
     sms: SmsSettings = field(default_factory=lambda: SmsSettings())
     codes: CodeSettings = field(default_factory=lambda: CodeSettings())
+    account: AccountSettings = field(default_factory=lambda: AccountSettings())
 
     @classmethod
     def load(cls, file: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
@@ -184,11 +220,14 @@ class Settings:
                 demo=str(env.get(_PREFIX + "DEMO", "")).lower() in ("1", "true", "yes"),
                 sms=_sms_settings(doc.get("sms", {}), env),
                 codes=_code_settings(doc.get("codes", {}), env),
+                account=_account_settings(doc.get("account", {}), env),
             )
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"invalid setting: {exc}") from exc
         if not 0 < settings.session_idle <= settings.session_total:
             raise ConfigError("sessions: 0 < idle_seconds <= total_seconds")
+        if not 0 < settings.account.session_idle <= settings.account.session_total:
+            raise ConfigError("account: 0 < session_idle_seconds <= session_total_seconds")
         if settings.sms.sender not in SENDERS:
             raise ConfigError(f"sms.sender must be one of {', '.join(SENDERS)}")
         return settings
@@ -237,4 +276,32 @@ def _code_settings(section: Mapping[str, Any], env: Mapping[str, str]) -> CodeSe
                 section.get("global_per_hour", default.global_per_hour),
             )
         ),
+    )
+
+
+def _flag(value: object) -> bool:
+    return str(value).lower() in ("1", "true", "yes")
+
+
+def _account_settings(section: Mapping[str, Any], env: Mapping[str, str]) -> AccountSettings:
+    def pick(env_name: str, key: str, default: Any) -> Any:
+        return env.get(_PREFIX + env_name, section.get(key, default))
+
+    default = AccountSettings()
+    hours = float(pick("TEMPORARY_PASSWORD_HOURS", "temporary_password_hours", 24))
+    return AccountSettings(
+        operator_secret=_secret(pick("OPERATOR_SECRET", "operator_secret", None)),
+        session_idle=float(pick("WEB_SESSION_IDLE", "session_idle_seconds", default.session_idle)),
+        session_total=float(
+            pick("WEB_SESSION_TOTAL", "session_total_seconds", default.session_total)
+        ),
+        temporary_password_ttl=hours * 3600.0,
+        smtp_host=str(pick("SMTP_HOST", "smtp_host", default.smtp_host)),
+        smtp_port=int(pick("SMTP_PORT", "smtp_port", default.smtp_port)),
+        smtp_sender=str(pick("SMTP_SENDER", "smtp_sender", default.smtp_sender)),
+        smtp_username=str(pick("SMTP_USERNAME", "smtp_username", "")),
+        smtp_password=_secret(pick("SMTP_PASSWORD", "smtp_password", None)),
+        smtp_starttls=_flag(pick("SMTP_STARTTLS", "smtp_starttls", False)),
+        smtp_tls=_flag(pick("SMTP_TLS", "smtp_tls", False)),
+        portal_url=str(pick("PORTAL_URL", "portal_url", default.portal_url)),
     )

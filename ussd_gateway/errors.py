@@ -10,12 +10,17 @@ GatewayError                (status)
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
+
 
 class GatewayError(Exception):
     """Root of the gateway's own errors; ``status`` and ``code`` shape the HTTP answer."""
 
     status = 500
     code = "internal"
+    headers: Mapping[str, str] = MappingProxyType({})
+    """Extra response headers (``Retry-After``)."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message)

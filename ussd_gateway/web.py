@@ -59,6 +59,7 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
         response = await handler(request)
     except GatewayError as exc:
         response = _error(request, exc.status, exc.code, exc.message)
+        response.headers.update(exc.headers)
     except web.HTTPException as exc:
         code = "too_large" if exc.status == 413 else exc.reason.lower().replace(" ", "_")
         response = _error(request, exc.status, code, exc.reason)

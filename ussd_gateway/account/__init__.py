@@ -1,0 +1,1 @@
+"""The self-service account's front door: registration, login, sessions, roles (issue 4)."""
