@@ -59,11 +59,17 @@ PASSWORDS = (
 )
 """Passwords tests type; the end-of-run log scan looks for each of them (and PUKs, and the
 callers' secrets)."""
+ACCOUNT_SECRETS = (
+    "Pervy-parol-2026", "Vtoroy-parol-2026", "Schet-parol-2026", "Pochta-parol-2026",
+    "190234567", "4417033",  # a UNP and a passport number of the account tests
+)
+"""What the account API tests type (passwords, identity numbers): scanned for too."""
 TYPED_SECRETS = frozenset(
     {s.puk for s in SUBSCRIBERS}
     | {d.puk1 for d in DEMO_SUBSCRIBERS}
     | set(WRONG_PUKS)
     | set(PASSWORDS)
+    | set(ACCOUNT_SECRETS)
     | set(SECRETS.values())
     | {API_SECRET, MO_SECRET}
 )

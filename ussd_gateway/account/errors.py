@@ -94,14 +94,18 @@ class EmailLoginUnavailable(GatewayError):
 
 
 class PasswordRejected(GatewayError):
-    """A new password breaks the policy, does not match its confirmation, or is reused."""
+    """A new password breaks the policy, does not match its confirmation, or is reused.
+
+    The code names the rule (``password_too_short``, ``password_common``, …,
+    ``password_mismatch``, ``password_reused``, ``current_password_wrong``).
+    """
 
     status = 422
     code = "password_rejected"
 
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(message)
-        self.reason = reason
+        self.code = reason
 
 
 class NotPermitted(GatewayError):
