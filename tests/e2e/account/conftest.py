@@ -8,12 +8,13 @@ number and passport, an individual craftsman with e-mail, an individual with the
 
 from __future__ import annotations
 
+import asyncio
 import re
 import socket
-import threading
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes
+from email.policy import default
 from email.message import Message
 from pathlib import Path
 from typing import Any
@@ -96,21 +97,19 @@ class Mailbox:
     """What the loopback SMTP server received."""
 
     messages: list[Message] = field(default_factory=list)
-    arrived: threading.Event = field(default_factory=threading.Event)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
-        self.messages.append(message_from_bytes(envelope.original_content or envelope.content))
-        self.arrived.set()
+        self.messages.append(
+            message_from_bytes(envelope.original_content or envelope.content, policy=default)
+        )
         return "250 OK"
 
-    def wait(self, count: int, seconds: float = 10.0) -> list[Message]:
-        """Block until ``count`` messages are in (the gateway sends in the background)."""
-        import time
-
-        deadline = time.monotonic() + seconds
-        while len(self.messages) < count and time.monotonic() < deadline:
-            self.arrived.wait(0.05)
-            self.arrived.clear()
+    async def wait(self, count: int, seconds: float = 10.0) -> list[Message]:
+        """Wait until ``count`` messages are in (the gateway sends in the background, on
+        this same event loop: so wait without blocking it)."""
+        deadline = asyncio.get_running_loop().time() + seconds
+        while len(self.messages) < count and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.02)
         assert len(self.messages) >= count, f"{len(self.messages)} e-mails, expected {count}"
         return self.messages
 
