@@ -564,10 +564,14 @@ class FrontDoor:
         if not session.must_change:
             held = client.account_password_hash if account else sub.password_hash
             if current is None or not await self._verify(held, current):
-                raise PasswordRejected("current_password_wrong", "the current password is not right")
+                raise PasswordRejected(
+                    "current_password_wrong", "the current password is not right"
+                )
         elif session.method == Method.TEMPORARY and sub.temp_password_hash is not None:
             if await self._verify(sub.temp_password_hash, password):
-                raise PasswordRejected("password_reused", "the temporary password can't become the password")
+                raise PasswordRejected(
+                    "password_reused", "the temporary password can't become the password"
+                )
         elif (
             account
             and client.identity_digest is not None
@@ -575,7 +579,9 @@ class FrontDoor:
                 identity_digest(self._pepper, normalized), client.identity_digest
             )
         ):
-            raise PasswordRejected("password_reused", "the passport number or UNP can't be the password")
+            raise PasswordRejected(
+                "password_reused", "the passport number or UNP can't be the password"
+            )
         password_hash = await self.hasher.hash(normalized)
         now = self.clock()
         if account:

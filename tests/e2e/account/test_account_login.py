@@ -8,7 +8,7 @@ import statistics
 import time
 
 import pytest
-from conftest import (
+from account_world import (
     ACME_ADMIN,
     CRAFTSMAN,
     OPERATOR,

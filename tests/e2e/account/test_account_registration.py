@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import PUK_OPTION, Api
+from account_world import PUK_OPTION, Api
 from support import ACCOUNT_SECRETS, OPEN_EN, OPEN_RU, WRONG_PUKS, assert_not_stored
 
 from state.access import PUK_ATTEMPTS
@@ -127,7 +127,7 @@ async def test_the_api_needs_the_front_end_credential(api: Api) -> None:
     assert (await api.store.get_subscriber(PUK_OPTION.msisdn)).password_hash is None
 
 
-@pytest.mark.parametrize("body", [b"", b"[]", b"{", "{\"msisdn\": 5}".encode(), b"\xff\xfe"])
+@pytest.mark.parametrize("body", [b"", b"[]", b"{", b"{\"msisdn\": 5}", b"\xff\xfe"])
 async def test_malformed_bodies_are_400(api: Api, body: bytes) -> None:
     """Malformed input gets a clear 400 and changes nothing."""
     async with api.http.post(api.server.make_url("/api/v1/login/password"), data=body,
