@@ -17,11 +17,15 @@ install: $(STAMP)
 
 # The demo sends SMS through Kannel's sendsms interface to ussd-smsc, a fake SMSC that
 # prints every message it is given (and records it in $(DEMO_DIR)/smsc.jsonl).
+# E-mails (temporary passwords) go to a loopback SMTP server (aiosmtpd) that prints them.
 SMSC_PORT ?= 13013
+SMTP_PORT ?= 8025
 run: $(STAMP)
 	mkdir -p $(DEMO_DIR)
 	$(BIN)/ussd-smsc serve --port $(SMSC_PORT) --record $(DEMO_DIR)/smsc.jsonl & smsc=$$!; \
-	trap 'kill $$smsc 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/python -m aiosmtpd -n -l 127.0.0.1:$(SMTP_PORT) & smtp=$$!; \
+	trap 'kill $$smsc $$smtp 2>/dev/null' EXIT INT TERM; \
+	USSD_GATEWAY_SMTP_PORT=$(SMTP_PORT) \
 	USSD_GATEWAY_SMS_SENDER=kannel \
 	USSD_GATEWAY_KANNEL_SENDSMS_URL=http://127.0.0.1:$(SMSC_PORT)/cgi-bin/sendsms \
 	USSD_GATEWAY_KANNEL_USERNAME=tester USSD_GATEWAY_KANNEL_PASSWORD=testpw \

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from state.credentials import Pepper
-from state.models import Channel, ClientKind, ClosedBy
+from state.importer import identity_digest
+from state.models import Channel, ClientKind, ClosedBy, Role
 from state.service import AccountService
 from state.store import Store, SubscriberRecord
 
@@ -25,6 +26,15 @@ class DemoSubscriber:
     client_name: str
     closed_by: ClosedBy | None
     note: str
+    client_ref: str | None = None
+    account: str | None = None
+    identity: str | None = None
+    """Passport number (individuals) or UNP (businesses): the first account-number password."""
+    email: str | None = None
+    contact: bool = False
+    """This subscriber is its client's contact number (e-mail login's M-codes go here)."""
+    puk_registration: bool = False
+    role: Role | None = None
 
 
 DEMO_SUBSCRIBERS = (
@@ -67,6 +77,32 @@ DEMO_SUBSCRIBERS = (
         ClosedBy.OPERATOR,
         "closed by the operator: call 150",
     ),
+    DemoSubscriber(
+        "375291000006",
+        "30571846",
+        "ru",
+        ClientKind.LEGAL_ENTITY,
+        "ООО «Василёк»",
+        None,
+        "company administrator: account 300012345, UNP 191234567, it@vasilek.example.by",
+        client_ref="demo:vasilek",
+        account="300012345",
+        identity="191234567",
+        email="it@vasilek.example.by",
+        contact=True,
+        role=Role.ADMINISTRATOR,
+    ),
+    DemoSubscriber(
+        "375291000007",
+        "84620317",
+        "ru",
+        ClientKind.LEGAL_ENTITY,
+        "ООО «Василёк»",
+        None,
+        "company staff, with registration by PUK1",
+        client_ref="demo:vasilek",
+        puk_registration=True,
+    ),
 )
 
 
@@ -74,14 +110,21 @@ async def seed_demo(store: Store, pepper: Pepper) -> bool:
     """Create the demo subscribers once; returns whether they were created now."""
     if await store.get_subscriber(DEMO_SUBSCRIBERS[0].msisdn) is not None:
         return False
+    contacts = {d.client_ref: d.msisdn for d in DEMO_SUBSCRIBERS if d.contact}
     records = [
         SubscriberRecord(
             d.msisdn,
             pepper.digest(d.puk1),
-            f"demo:{d.msisdn}",
+            d.client_ref or f"demo:{d.msisdn}",
             d.client_kind,
             d.client_name,
             d.lang,
+            account=d.account,
+            identity_digest=identity_digest(pepper, d.identity) if d.identity else None,
+            email=d.email,
+            contact_msisdn=contacts.get(d.client_ref),
+            puk_registration=d.puk_registration or None,
+            role=d.role,
         )
         for d in DEMO_SUBSCRIBERS
     ]
