@@ -234,6 +234,18 @@ class SqliteStore:
 
         return await self._run(read)
 
+    async def get_guard(self, key: str) -> OtpGuard:
+        """The failure guard of ``key`` (a number, or ``password:<number>`` …); a fresh one
+        (version 0) if there is none yet."""
+
+        def read(db: sqlite3.Connection) -> OtpGuard:
+            row = db.execute(
+                "SELECT failures, locked_until, version FROM otp_guards WHERE msisdn = ?", (key,)
+            ).fetchone()
+            return OtpGuard(key, *row) if row else OtpGuard(key)
+
+        return await self._run(read)
+
     async def get_web_session(self, digest: bytes) -> WebSession | None:
         """A web session by its token's digest, or None."""
 

@@ -126,6 +126,9 @@ class Store(Protocol):
     async def client_subscribers(self, client_id: int) -> list[Subscriber]:
         """The subscribers of a client, by number."""
 
+    async def get_guard(self, key: str) -> OtpGuard:
+        """The failure guard of ``key``; a fresh one (version 0) if there is none yet."""
+
     async def get_web_session(self, digest: bytes) -> WebSession | None:
         """A web session by its token's digest, or None."""
 

@@ -36,6 +36,7 @@ from state.models import (
     Client,
     ClosedBy,
     LoginChallenge,
+    OtpGuard,
     Role,
     Subscriber,
     WebSession,
@@ -178,6 +179,33 @@ class FrontDoor:
         target = encoded if encoded is not None and bounded else await self._dummy()
         ok = await self.hasher.verify(target, normalize_password(typed) if bounded else "x")
         return ok and encoded is not None and bounded
+
+    async def _counted(self, key: str, ok: bool) -> bool:
+        """Count a password check against ``key``'s guard; False while checks are locked.
+
+        The same figures as codes: 10 consecutive failures lock checks for 30 s, doubling up
+        to 1 h (reference/security.md). Callers verify first and count after, so a locked
+        key costs the same work as an open one, and strangers' keys are counted the same.
+        """
+        policy = self.codes.policy
+        for _ in range(_RETRIES):
+            now = self.clock()
+            guard = await self.store.get_guard(key)
+            if guard.locked_until is not None and now < guard.locked_until:
+                return False
+            if ok and guard.failures == 0:
+                return True
+            failures = 0 if ok else guard.failures + 1
+            locked_until = (
+                now + policy.lock_for(failures) if failures >= policy.failures_before_lock else None
+            )
+            new = OtpGuard(key, failures, locked_until, guard.version + 1)
+            try:
+                await self._commit(ChangeSet(guards=((guard.version, new),)))
+            except ConcurrentUpdate:
+                continue
+            return ok
+        raise GatewayBusy("too many checks at once; try again")
 
     async def _commit(self, changes: ChangeSet) -> None:
         if not changes.empty:
@@ -334,7 +362,8 @@ class FrontDoor:
         ok_permanent, ok_temporary = await asyncio.gather(
             self._verify(permanent, password), self._verify(temporary, password)
         )
-        if sub is None or not (ok_permanent or ok_temporary):
+        allowed = await self._counted(f"password:{msisdn}", ok_permanent or ok_temporary)
+        if sub is None or not allowed or not (ok_permanent or ok_temporary):
             raise InvalidCredentials
         if ok_permanent:
             return await self._open_session(msisdn, Method.PASSWORD, must_change=False)
@@ -379,8 +408,9 @@ class FrontDoor:
                 )
             )
             must_change = True
+        allowed = await self._counted(f"account:{account}", bool(ok))
         return await self._challenge(
-            principal if ok else None, Method.ACCOUNT, Purpose.LOGIN, must_change, now
+            principal if ok and allowed else None, Method.ACCOUNT, Purpose.LOGIN, must_change, now
         )
 
     async def start_email_login(self, email: str, password: str) -> str:
@@ -390,6 +420,7 @@ class FrontDoor:
         client = await self.store.client_by(email=email) if len(email) <= 254 else None
         principal = await self._principal(client)
         ok = await self._verify(principal.password_hash if principal else None, password)
+        ok = await self._counted(f"email:{email.lower()}", ok) and ok
         if not ok or client is None or principal is None:
             return await self._challenge(None, Method.EMAIL, Purpose.EMAIL_LOGIN, False, now)
         if not client.email_login_allowed:

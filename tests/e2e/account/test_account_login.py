@@ -286,3 +286,20 @@ async def test_failed_logins_are_alike_for_known_and_unknown_numbers(api: Api) -
     # Distributions overlap: each group's middle half meets the others'.
     quartiles = [statistics.quantiles([t for t, _, _ in g], n=4) for g in (known, unknown, no_password)]
     assert max(q[0] for q in quartiles) <= min(q[2] for q in quartiles), quartiles
+
+
+async def test_password_guessing_locks_checks_with_a_growing_delay(api: Api) -> None:
+    """10 wrong passwords in a row lock password checks for 30 s (then 60 s …); while locked
+    even the right password gets the uniform 401; strangers' numbers are counted alike."""
+    await api.register(OPEN_RU.msisdn, PASSWORD)
+    for msisdn in (OPEN_RU.msisdn, "375290000009"):
+        for _ in range(10):
+            wrong = await api.post("/api/v1/login/password", {"msisdn": msisdn, "password": SECOND})
+            assert wrong.status == 401
+        guard = await api.store.get_guard(f"password:{msisdn}")
+        assert guard.failures == 10 and guard.locked_until == api.clock.now + 30
+    locked = await api.post("/api/v1/login/password", {"msisdn": OPEN_RU.msisdn, "password": PASSWORD})
+    assert (locked.status, locked.error) == (401, "invalid_credentials")
+    api.clock.advance(31)
+    await api.login(OPEN_RU.msisdn, PASSWORD)
+    assert (await api.store.get_guard(f"password:{OPEN_RU.msisdn}")).failures == 0
