@@ -278,7 +278,7 @@ async def operator_access(request: web.Request) -> web.Response:
     accounts = _accounts(request)
     if action == "close":
         reason = doc.get("reason")
-        if reason not in OPERATOR_REASONS:
+        if not isinstance(reason, str) or reason not in OPERATOR_REASONS:
             raise BadRequest(f"field 'reason' must be one of {', '.join(OPERATOR_REASONS)}")
         decision = await _operator_call(
             accounts.close_access(
@@ -309,6 +309,8 @@ async def operator_role(request: web.Request) -> web.Response:
     """Grant or revoke a role on the client's application (supervisor, administrator)."""
     _operator(request)
     doc = await read_object(request)
+    if "role" not in doc:
+        raise BadRequest("field 'role' is required ('administrator', 'supervisor' or null)")
     value = doc.get("role")
     try:
         role = Role(value) if value is not None else None

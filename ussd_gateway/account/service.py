@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from sms.codes import CodeService, Purpose, RequestOutcome
+from sms.codes import CodeService, Purpose
 from state import access, roles
 from state.access import PukOutcome
 from state.credentials import PasswordHasher, Pepper
@@ -62,7 +62,6 @@ from ussd_gateway.account.errors import (
     PasswordRejected,
     PukRegistrationDisabled,
     SessionOver,
-    TooManyRequests,
     UnknownTarget,
 )
 from ussd_gateway.account.mail import LetterQueue, temporary_password_letter
@@ -454,9 +453,9 @@ class FrontDoor:
             return token  # a challenge nobody can answer: it was never stored
         if principal.closed_by is not None:
             raise AccessClosed(principal.closed_by)
-        sent = await self.codes.request(principal.msisdn, purpose, channel=Channel.WEB)
-        if sent.outcome is RequestOutcome.LIMITED:
-            raise TooManyRequests(sent.retry_after)
+        # Limited means a code went out moments ago and is still live: the challenge can be
+        # answered with it. Saying 429 here would tell a guesser that the proof was right.
+        await self.codes.request(principal.msisdn, purpose, channel=Channel.WEB)
         row = LoginChallenge(
             self._digest("challenge", token),
             principal.msisdn,
@@ -701,7 +700,10 @@ class FrontDoor:
         return str(decision.outcome)
 
     async def set_puk_registration(self, ctx: Context, msisdn: str, enabled: bool) -> str:
-        """The client's administrator switches "registration by PUK1" (seed 001 §1.4)."""
+        """The client's administrator switches "registration by PUK1" (seed 001 §1.4 names
+        the administrator, not the supervisor)."""
+        if ctx.role is not Role.ADMINISTRATOR:
+            raise Forbidden("only the account's administrator may switch registration by PUK1")
         target = await self._target(ctx, msisdn)
         decision = roles.set_puk_registration(
             target, enabled, actor=ctx.subscriber.msisdn, channel=Channel.WEB, now=self.clock()
