@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -63,3 +64,42 @@ def test_duplicate_number_in_one_file(tmp_path: Path) -> None:
     path.write_text("msisdn,puk1\n375291234567,12345678\n80291234567,87654321\n", encoding="utf-8")
     with pytest.raises(SubscriberImportError, match="twice"):
         read_subscriber_file(path, PEPPER)
+
+
+def test_account_columns(tmp_path: Path) -> None:
+    """Account number, identity (hashed), e-mail, contact, activity, options and role."""
+    path = tmp_path / "subs.csv"
+    path.write_text(
+        "msisdn,puk1,client_ref,client_kind,account,identity,email,contact_msisdn,activity,"
+        "subscription_fee,puk_registration,role\n"
+        "375291230001,51000001,acme,legal_entity,200012345,190234567,it@acme.by,8 029 123-00-01,,"
+        "yes,no,administrator\n"
+        "375297770001,51000005,ivan,individual,100054321,4417033,,,craft,,да,\n",
+        encoding="utf-8",
+    )
+    pepper = Pepper.from_hex("5e" * 32)
+    acme, ivan = read_subscriber_file(path, pepper)
+    assert (acme.account, acme.email, acme.contact_msisdn) == ("200012345", "it@acme.by", "375291230001")
+    assert acme.subscription_fee is True and acme.puk_registration is False and acme.role == "administrator"
+    assert acme.identity_digest is not None and b"190234567" not in acme.identity_digest
+    assert ivan.activity == "craft" and ivan.puk_registration is True and ivan.role is None
+    assert ivan.subscription_fee is None  # absent: left as it is on update
+
+
+@pytest.mark.parametrize(
+    ("columns", "values", "fragment"),
+    [
+        ("client_kind,identity", "legal_entity,4417033", "UNP (9 digits)"),
+        ("client_kind,identity", "individual,190234567", "passport number (7 digits)"),
+        ("email", "not-an-address", "email"),
+        ("activity", "farming", "activity must be one of"),
+        ("role", "king", "role must be one of"),
+        ("puk_registration", "maybe", "yes or no"),
+    ],
+)
+def test_bad_account_columns(tmp_path: Path, columns: str, values: str, fragment: str) -> None:
+    path = tmp_path / "subs.csv"
+    path.write_text(f"msisdn,puk1,{columns}\n375291230001,51000001,{values}\n", encoding="utf-8")
+    with pytest.raises(SubscriberImportError, match=re.escape(fragment)) as caught:
+        read_subscriber_file(path, Pepper.from_hex("5e" * 32))
+    assert "4417033" not in str(caught.value) and "190234567" not in str(caught.value)

@@ -9,7 +9,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from state import roles
-from state.models import Activity, Channel, Client, ClientKind, ClosedBy, Role, Subscriber, WebSession
+from state.models import (
+    Activity,
+    Channel,
+    Client,
+    ClientKind,
+    ClosedBy,
+    Role,
+    Subscriber,
+    WebSession,
+)
 from state.websessions import EndReason, SessionTimes, ended, touched, why_over
 
 T = 1_800_000_000.0
