@@ -110,8 +110,10 @@ async def seed(store: SqliteStore, pepper: Pepper, subscribers: tuple[SeededSubs
 
 def read_log() -> list[dict[str, object]]:
     """The run's log lines so far, parsed."""
-    stream_lines = LOG_PATH.read_text(encoding="utf-8").splitlines() if LOG_PATH.exists() else []
-    return [json.loads(line) for line in stream_lines if line.startswith("{")]
+    text = LOG_PATH.read_text(encoding="utf-8") if LOG_PATH.exists() else ""
+    # A line still being written (another thread's server logging) has no newline yet.
+    complete = text[: text.rfind("\n") + 1]
+    return [json.loads(line) for line in complete.splitlines() if line.startswith("{")]
 
 
 def assert_not_stored(database: str, *secrets: str) -> None:
