@@ -1,0 +1,97 @@
+"""The benchmark's table: gateway, bare and their ratio per figure, then the other parts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from simulators.load_stats import FIGURES
+
+TARGET_RATIO = 0.5
+TARGET_P99_MS = 20.0
+TARGET_RSS_MIB = 150.0
+_LOWER_IS_BETTER = {"p50_ms", "p95_ms", "p99_ms", "errors"}
+
+
+def _ratio(key: str, gateway: float, bare: float) -> str:
+    if key == "errors":
+        return ""
+    if key in _LOWER_IS_BETTER:
+        # Latency: how many times the bare server's it is (1.0 = as fast).
+        return f"{gateway / bare:.2f}×" if bare else "-"
+    return f"{gateway / bare:.2f}" if bare else "-"
+
+
+def _verdict(ok: bool) -> str:
+    return "met" if ok else "NOT met"
+
+
+def render(doc: dict[str, Any]) -> list[str]:
+    """Human-readable lines for one run's JSON document."""
+    m = doc["machine"]
+    load = " ".join(f"{x:.2f}" for x in m["loadavg_before"])
+    lines = [
+        f"machine: {m['nproc']} cpus, {m['cpu']}, {m['ram_gib']} GiB RAM, Python {m['python']};"
+        f" load average before {load}",
+        f"{doc['seconds']:g} s per run, gateway workers {doc['workers']},"
+        f" {doc['seed_seconds']:.1f} s to seed 100,000 subscribers",
+        "",
+        "*141*3*6# (close: dial,1,1 / open: dial,2,PUK1), native dialect, same load tool:",
+        f"{'handsets':<10}{'figure':<12}{'gateway':>12}{'bare':>12}{'ratio':>10}",
+    ]
+    for n, pair in doc["ratio"].items():
+        g, b = pair["gateway"], pair["bare"]
+        for key, label, fmt in FIGURES:
+            lines.append(
+                f"{n:<10}{label:<12}{fmt.format(g[key]):>12}{fmt.format(b[key]):>12}"
+                f"{_ratio(key, g[key], b[key]):>10}"
+            )
+        lines.append("")
+    full = doc["full_mix"]
+    lines.append("gateway, full mix (50 handsets; codes may be 429 by the code policy's limits):")
+    lines.append(f"{'kind':<12}" + "".join(f"{label:>12}" for _, label, _ in FIGURES))
+    rows = [("all", full), *full["kinds"].items()]
+    for name, k in rows:
+        lines.append(
+            f"{name:<12}" + "".join(f"{fmt.format(k[key]):>12}" for key, _, fmt in FIGURES)
+        )
+    lines.extend(f"  ! {sample}" for sample in full["error_samples"])
+    h = doc["hash"]
+    p99_without = _access_p99(h["without"])
+    p99_with = _access_p99(h["with"])
+    pw = h["with"]["kinds"].get("password", {})
+    lines += [
+        "",
+        f"argon2 stall test ({h['without']['handsets']} handsets on *141*3*6#):"
+        f" p99 {p99_without:.2f} ms without, {p99_with:.2f} ms with"
+        f" {h['with']['password_rate']:g} password sets/s"
+        f" ({pw.get('sessions_per_s', 0):.1f}/s done, their hops p99 {pw.get('p99_ms', 0):.1f} ms;"
+        f" errors {h['without']['errors']}+{h['with']['errors']})",
+    ]
+    mem = doc["memory"]
+    rss_mib = mem["rss_kib"] / 1024
+    lines.append(
+        f"memory: gateway RSS {rss_mib:.1f} MiB with {mem['sessions']:,} live sessions"
+        f" ({mem['rss_before_kib'] / 1024:.1f} MiB before; {mem['failed_dials']} dials failed)"
+    )
+    big = doc["ratio"][max(doc["ratio"], key=int)]["gateway"]
+    ratios = [
+        pair["gateway"]["hops_per_s"] / pair["bare"]["hops_per_s"]
+        for pair in doc["ratio"].values()
+        if pair["bare"]["hops_per_s"]
+    ]
+    worst = min(ratios) if ratios else 0.0
+    lines += [
+        "",
+        f"targets: hops/s ≥ {TARGET_RATIO}× bare: {_verdict(worst >= TARGET_RATIO)} ({worst:.2f});"
+        f" p99 < {TARGET_P99_MS:g} ms at {max(doc['ratio'], key=int)}: "
+        f"{_verdict(big['p99_ms'] < TARGET_P99_MS)} ({big['p99_ms']:.1f});"
+        f" RSS < {TARGET_RSS_MIB:g} MiB: {_verdict(rss_mib < TARGET_RSS_MIB)}",
+    ]
+    return lines
+
+
+def _access_p99(summary: dict[str, Any]) -> float:
+    """p99 of the *141*3*6# hops only (close and open), leaving out the password sets."""
+    kinds = summary["kinds"]
+    values = [kinds[k]["p99_ms"] for k in ("close", "open") if k in kinds]
+    return max(values) if values else 0.0
