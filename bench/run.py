@@ -135,10 +135,12 @@ async def measure(seconds: float, work: Path, workers: int) -> dict[str, Any]:
         "USSD_GATEWAY_SMS_MO_SECRET": MO_SECRET,
         "USSD_GATEWAY_OUTBOX_FILE": str(work / "outbox.jsonl"),
         "USSD_GATEWAY_LOG_LEVEL": "info",
-        "USSD_GATEWAY_WORKERS": str(workers),
     }
     doc: dict[str, Any] = {"seconds": seconds, "seed_seconds": round(seeded, 2), "workers": workers}
-    async with bare_process() as bare_url, gateway_process(env) as gateway:
+    async with (
+        bare_process() as bare_url,
+        gateway_process(env, serve_args=["--workers", str(workers)]) as gateway,
+    ):
         ratio: dict[str, Any] = {}
         for n in HANDSETS:
             say(f"{n} handsets: gateway ...")
