@@ -38,11 +38,12 @@ def render(doc: dict[str, Any]) -> list[str]:
         "*141*3*6# (close: dial,1,1 / open: dial,2,PUK1), native dialect, same load tool:",
         f"{'handsets':<10}{'figure':<12}{'gateway':>12}{'bare':>12}{'ratio':>10}",
     ]
-    for n, pair in doc["ratio"].items():
+    for label, pair in doc["ratio"].items():
         g, b = pair["gateway"], pair["bare"]
-        for key, label, fmt in FIGURES:
+        n = label.replace("+think", f"+{g['think']:g}s")
+        for key, name, fmt in FIGURES:
             lines.append(
-                f"{n:<10}{label:<12}{fmt.format(g[key]):>12}{fmt.format(b[key]):>12}"
+                f"{n:<10}{name:<12}{fmt.format(g[key]):>12}{fmt.format(b[key]):>12}"
                 f"{_ratio(key, g[key], b[key]):>10}"
             )
         lines.append("")
@@ -73,20 +74,28 @@ def render(doc: dict[str, Any]) -> list[str]:
         f"memory: gateway RSS {rss_mib:.1f} MiB with {mem['sessions']:,} live sessions"
         f" ({mem['rss_before_kib'] / 1024:.1f} MiB before; {mem['failed_dials']} dials failed)"
     )
-    big = doc["ratio"][max(doc["ratio"], key=int)]["gateway"]
+    saturating = {k: v for k, v in doc["ratio"].items() if not v["gateway"]["think"]}
     ratios = [
         pair["gateway"]["hops_per_s"] / pair["bare"]["hops_per_s"]
-        for pair in doc["ratio"].values()
+        for pair in saturating.values()
         if pair["bare"]["hops_per_s"]
     ]
     worst = min(ratios) if ratios else 0.0
     lines += [
         "",
-        f"targets: hops/s ≥ {TARGET_RATIO}× bare: {_verdict(worst >= TARGET_RATIO)} ({worst:.2f});"
-        f" p99 < {TARGET_P99_MS:g} ms at {max(doc['ratio'], key=int)}: "
-        f"{_verdict(big['p99_ms'] < TARGET_P99_MS)} ({big['p99_ms']:.1f});"
-        f" RSS < {TARGET_RSS_MIB:g} MiB: {_verdict(rss_mib < TARGET_RSS_MIB)}",
+        f"targets: hops/s ≥ {TARGET_RATIO}× bare: {_verdict(worst >= TARGET_RATIO)} ({worst:.2f})",
     ]
+    for label, pair in doc["ratio"].items():
+        if label.startswith("200"):
+            p99 = pair["gateway"]["p99_ms"]
+            lines.append(
+                f"         p99 < {TARGET_P99_MS:g} ms at {label}: {_verdict(p99 < TARGET_P99_MS)}"
+                f" ({p99:.1f}; bare {pair['bare']['p99_ms']:.1f})"
+            )
+    lines.append(
+        f"         RSS < {TARGET_RSS_MIB:g} MiB at {mem['sessions']:,} sessions:"
+        f" {_verdict(rss_mib < TARGET_RSS_MIB)} ({rss_mib:.1f})"
+    )
     return lines
 
 

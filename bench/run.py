@@ -41,6 +41,8 @@ API_SECRET = "bench-api-secret"  # noqa: S105
 MO_SECRET = "bench-mo-secret"  # noqa: S105
 SUBSCRIBERS = 100_000
 HANDSETS = (50, 200)
+THINK = 0.5
+"""Mean seconds between screens in the extra 200-handset row: a quick typist, not a robot."""
 HASH_HANDSETS = 20
 """Below saturation, so the hash test's p99 is service time, not queueing behind a full CPU."""
 PASSWORD_RATE = 20.0
@@ -142,12 +144,14 @@ async def measure(seconds: float, work: Path, workers: int) -> dict[str, Any]:
         gateway_process(env, serve_args=["--workers", str(workers)]) as gateway,
     ):
         ratio: dict[str, Any] = {}
-        for n in HANDSETS:
-            say(f"{n} handsets: gateway ...")
-            g = await run_load(_config(gateway.url, n, seconds, RATIO_RANGE))
-            say(f"{n} handsets: bare ...")
-            b = await run_load(_config(bare_url, n, seconds, RATIO_RANGE))
-            ratio[str(n)] = {"gateway": g.summary(), "bare": b.summary()}
+        rows = [(str(n), n, 0.0) for n in HANDSETS]
+        rows.append((f"{HANDSETS[-1]}+think", HANDSETS[-1], THINK))
+        for label, n, think in rows:
+            say(f"{label} handsets: gateway ...")
+            g = await run_load(_config(gateway.url, n, seconds, RATIO_RANGE, think=think))
+            say(f"{label} handsets: bare ...")
+            b = await run_load(_config(bare_url, n, seconds, RATIO_RANGE, think=think))
+            ratio[label] = {"gateway": g.summary(), "bare": b.summary()}
         doc["ratio"] = ratio
         say("full mix (wrong PUK1s, password sets, codes, MO) ...")
         full = await run_load(
@@ -203,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     default_seconds = float(os.environ.get("BENCH_SECONDS", "20"))
     parser.add_argument("--seconds", type=float, default=default_seconds)
     parser.add_argument("--out", type=Path, default=Path("var/bench"))
-    parser.add_argument("--workers", type=int, default=int(os.environ.get("BENCH_WORKERS", "1")))
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("BENCH_WORKERS", "2")))
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")

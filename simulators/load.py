@@ -122,6 +122,9 @@ class LoadConfig:
     """Password sets started per second on a clock, beside the handsets (the hash test)."""
     timeout: float = 10.0
     seed: int = 1
+    think: float = 0.0
+    """Mean seconds a subscriber takes to read a screen and answer (0: a saturating load;
+    real subscribers take seconds). Each pause is drawn uniformly from 0.5–1.5× the mean."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +141,7 @@ class LoadResult:
             "dialect": str(self.config.dialect),
             "mix": {f.name: getattr(self.config.mix, f.name) for f in fields(Mix)},
             "password_rate": self.config.password_rate,
+            "think": self.config.think,
             **self.stats.summary(self.seconds),
         }
 
@@ -159,7 +163,13 @@ class _Run:
         started = time.perf_counter()
         result = await work
         self.stats.hop(kind, time.perf_counter() - started)
+        await self.think()
         return result
+
+    async def think(self) -> None:
+        if self.config.think > 0:
+            # Spread the pauses so handsets do not move in lockstep; nothing secret here.
+            await asyncio.sleep(self.config.think * (0.5 + random.random()))  # noqa: S311
 
     def handset(self, index: int) -> Handset:
         return Handset(
@@ -221,6 +231,7 @@ class _Run:
         started = time.perf_counter()
         screen = await phone.dial(ACCESS_CODE)
         spent = time.perf_counter() - started
+        await self.think()
         if state is None:
             # Unknown: the menu says which it is; either menu is right.
             state = OPEN_MENU.pattern.search(screen.text) is not None
@@ -399,6 +410,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--subscribers", type=int, default=100_000)
     p.add_argument("--first", type=int, default=0, help="index of the first subscriber")
     p.add_argument("--password-rate", type=float, default=0.0, help="paced password sets per s")
+    p.add_argument("--think", type=float, default=0.0, help="mean seconds between screens")
     p.add_argument("--secret", default=os.environ.get("USSD_GATEWAY_SECRET"))
     p.add_argument("--api-secret", default=os.environ.get("USSD_GATEWAY_API_SECRET"))
     p.add_argument("--mo-secret", default=os.environ.get("USSD_GATEWAY_SMS_MO_SECRET"))
@@ -423,6 +435,7 @@ def main(argv: list[str] | None = None) -> int:
             api_secret=args.api_secret,
             mo_secret=args.mo_secret,
             password_rate=args.password_rate,
+            think=args.think,
         )
         result = asyncio.run(run_load(config))
     except ValueError as exc:

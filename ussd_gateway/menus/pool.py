@@ -64,6 +64,6 @@ def _restart(machine: StateChart[Any]) -> None:
     # no history, a configuration read afresh from the model, a new engine (empty queues,
     # running again after the previous hop's final state), started on the model's state.
     machine.history_values.clear()
-    machine._config._invalidate()
+    machine._config._invalidate()  # type: ignore[no-untyped-call]
     machine._engine = machine._get_engine()  # type: ignore[no-untyped-call]
     machine._engine.start()
