@@ -69,10 +69,14 @@ def render(doc: dict[str, Any]) -> list[str]:
         f" errors {h['without']['errors']}+{h['with']['errors']})",
     ]
     mem = doc["memory"]
-    rss_mib = mem["rss_kib"] / 1024
+    # One process: its RSS. Several (a supervisor and forked workers share pages): Pss.
+    rss_mib = (mem["pss_kib"] if mem["processes"] > 1 else mem["rss_kib"]) / 1024
+    per_process = " + ".join(f"{kib / 1024:.0f}" for kib in mem["rss_per_process_kib"])
     lines.append(
-        f"memory: gateway RSS {rss_mib:.1f} MiB with {mem['sessions']:,} live sessions"
-        f" ({mem['rss_before_kib'] / 1024:.1f} MiB before; {mem['failed_dials']} dials failed)"
+        f"memory with {mem['sessions']:,} live sessions: RSS {mem['rss_kib'] / 1024:.1f} MiB"
+        f" ({per_process}), PSS {mem['pss_kib'] / 1024:.1f} MiB over {mem['processes']}"
+        f" process(es); RSS before the sessions {mem['rss_before_kib'] / 1024:.1f} MiB;"
+        f" {mem['failed_dials']} dials failed"
     )
     saturating = {k: v for k, v in doc["ratio"].items() if not v["gateway"]["think"]}
     ratios = [
@@ -93,7 +97,7 @@ def render(doc: dict[str, Any]) -> list[str]:
                 f" ({p99:.1f}; bare {pair['bare']['p99_ms']:.1f})"
             )
     lines.append(
-        f"         RSS < {TARGET_RSS_MIB:g} MiB at {mem['sessions']:,} sessions:"
+        f"         memory < {TARGET_RSS_MIB:g} MiB at {mem['sessions']:,} sessions:"
         f" {_verdict(rss_mib < TARGET_RSS_MIB)} ({rss_mib:.1f})"
     )
     return lines

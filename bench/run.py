@@ -62,6 +62,15 @@ def rss_kib(pid: int) -> int:
     raise RuntimeError(f"no VmRSS for pid {pid}")
 
 
+def pss_kib(pid: int) -> int:
+    """Proportional resident memory (Pss, KiB): shared pages split among their sharers, so
+    a parent and its forked workers add up to what they really occupy."""
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text(encoding="ascii").splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no Pss for pid {pid}")
+
+
 def machine() -> dict[str, Any]:
     """What the figures were measured on."""
     model = "?"
@@ -178,9 +187,11 @@ async def measure(seconds: float, work: Path, workers: int) -> dict[str, Any]:
         doc["memory"] = {
             "sessions": HELD_SESSIONS,
             "failed_dials": failed,
+            "processes": len(pids),
             "rss_before_kib": before,
             "rss_kib": sum(after.values()),
             "rss_per_process_kib": list(after.values()),
+            "pss_kib": sum(pss_kib(p) for p in pids),
         }
     return doc
 
