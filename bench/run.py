@@ -49,7 +49,9 @@ PASSWORD_RATE = 20.0
 HELD_SESSIONS = 10_000
 # Disjoint subscriber ranges per part: a part never meets another part's state.
 RATIO_RANGE = (0, 50_000)
-FULL_RANGE = (50_000, 20_000)
+FULL_RANGE = (50_000, 400)
+"""8 subscribers a handset: each comes round every few seconds, so states alternate and every
+dialogue of the mix (a reopen with or without a wrong PUK1 needs a closed account) occurs."""
 HASH_RANGE = (70_000, 10_000)
 HOLD_RANGE = (80_000, HELD_SESSIONS)
 
