@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO_DIR ?= var/demo
 
-.PHONY: run test install check-menus clean bench bench-hop bench-profile
+.PHONY: run test install check-menus clean bench bench-hop bench-profile bench-quick
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,3 +49,7 @@ bench: $(STAMP)
 bench-profile: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[test,bench]'
 	$(BIN)/python -m bench.profile
+
+# The gateway alone at 50 and 200 handsets: run before and after an optimisation.
+bench-quick: $(STAMP)
+	$(BIN)/python -m bench.quick --seconds 8 --workers $(or $(BENCH_WORKERS),1)
