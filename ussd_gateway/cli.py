@@ -57,17 +57,17 @@ def _cmd_serve(settings: Settings, args: argparse.Namespace, out: TextIO) -> int
     workers = getattr(args, "workers", 1)
     if workers < 1:
         raise ValueError("--workers must be at least 1")
-    if workers == 1:
-        _serve(settings, reuse_port=False)
-        return 0
-    if settings.demo:
-        resolve_pepper(settings)  # create the demo pepper once, not once per worker
-    return serve_workers(workers, lambda: _serve(settings, reuse_port=True))
-
-
-def _serve(settings: Settings, *, reuse_port: bool) -> None:
     pin_mmap_threshold()  # argon2's 19 MiB blocks go back to the system (memory.py)
+    # Built once, before any fork: menus and the pepper are checked here (a clear error, not
+    # one traceback per worker), and the workers share the loaded catalogue's pages.
     app = create_app(settings)
+    if workers == 1:
+        _run(app, settings, reuse_port=False)
+        return 0
+    return serve_workers(workers, lambda: _run(app, settings, reuse_port=True))
+
+
+def _run(app: web.Application, settings: Settings, *, reuse_port: bool) -> None:
     web.run_app(
         app,
         host=settings.host,
