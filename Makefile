@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO_DIR ?= var/demo
 
-.PHONY: run test install check-menus clean bench-hop
+.PHONY: run test install check-menus clean bench bench-hop bench-profile bench-quick
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,3 +43,17 @@ clean:
 
 bench-hop: $(STAMP)
 	$(BIN)/python -m bench.hop_cost --cycles 300
+
+# The gateway against the bare server under simulated handsets, one table (README: Performance).
+BENCH_SECONDS ?= 20
+bench: $(STAMP)
+	BENCH_SECONDS=$(BENCH_SECONDS) $(BIN)/python -m bench.run
+
+# Where a loaded gateway's time goes: py-spy samples it under 50 handsets (needs the bench extra).
+bench-profile: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+	$(BIN)/python -m bench.profile
+
+# The gateway alone at 50 and 200 handsets: run before and after an optimisation.
+bench-quick: $(STAMP)
+	$(BIN)/python -m bench.quick --seconds 8 --workers $(or $(BENCH_WORKERS),1)

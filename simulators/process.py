@@ -12,7 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,19 +45,23 @@ class GatewayProcess:
 
 @asynccontextmanager
 async def gateway_process(
-    env: Mapping[str, str], *, log: Path | None = None
+    env: Mapping[str, str], *, log: Path | None = None, serve_args: Sequence[str] = ()
 ) -> AsyncIterator[GatewayProcess]:
     """Run ``ussd-gateway serve`` on a free port with ``env`` (``USSD_GATEWAY_*`` settings).
 
-    The caller's own ``USSD_GATEWAY_*`` variables are not inherited.
+    The caller's own ``USSD_GATEWAY_*`` variables are not inherited; ``serve_args`` go after
+    ``serve`` (``["--workers", "2"]``).
     """
     port = free_port()
     inherited = {k: v for k, v in os.environ.items() if not k.startswith("USSD_GATEWAY_")}
     full_env = {**inherited, **env, "USSD_GATEWAY_PORT": str(port)}
     out: IO[bytes] | int = log.open("ab") if log else subprocess.DEVNULL
     # Starting the server is not on any measured path; a blocking Popen is fine here.
-    process = subprocess.Popen(  # noqa: ASYNC220
-        [sys.executable, "-m", "ussd_gateway", "serve"], env=full_env, stdout=out, stderr=out
+    process = subprocess.Popen(  # noqa: ASYNC220, S603 - our own module and arguments
+        [sys.executable, "-m", "ussd_gateway", "serve", *serve_args],
+        env=full_env,
+        stdout=out,
+        stderr=out,
     )
     gateway = GatewayProcess(f"http://127.0.0.1:{port}", process)
     try:

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
+from state._group_commit import GroupCommit
 from state.errors import ConcurrentUpdate, MigrationError, StoreError
 from state.models import (
     Activity,
@@ -159,6 +160,7 @@ class SqliteStore:
     def __init__(self, conn: aiosqlite.Connection, path: str) -> None:
         self._conn = conn
         self.path = path
+        self._group = GroupCommit(self._run)
 
     @classmethod
     async def open(cls, path: str | Path) -> SqliteStore:
@@ -313,12 +315,12 @@ class SqliteStore:
         """Apply ``changes`` and write ``session`` in one durable transaction."""
 
         def write(db: sqlite3.Connection) -> None:
-            with _immediate(db):
-                _apply(db, changes)
-                if session is not None:
-                    _write_session(db, session, session_hop_read)
+            _apply(db, changes)
+            if session is not None:
+                _write_session(db, session, session_hop_read)
 
-        await self._run(write)
+        # Concurrent commits share one transaction and one fsync (_group_commit.py).
+        await self._group.submit(write)
 
     async def import_subscribers(self, records: Sequence[SubscriberRecord]) -> ImportSummary:
         """Create or update subscribers and their clients; access and password untouched."""

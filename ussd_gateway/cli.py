@@ -1,6 +1,6 @@
 """``ussd-gateway``: run the service, run the demo, and administer subscribers and menus.
 
-ussd-gateway serve [--config FILE]
+ussd-gateway serve [--config FILE] [--workers N]
 ussd-gateway demo [--data-dir DIR] [--host H] [--port P]
 ussd-gateway subscribers import FILE
 ussd-gateway subscribers show MSISDN
@@ -34,8 +34,10 @@ from ussd_gateway.app import create_app, open_store, resolve_pepper
 from ussd_gateway.config import ConfigError, Settings
 from ussd_gateway.demo import demo_table, seed_demo
 from ussd_gateway.errors import MenuDefinitionError
+from ussd_gateway.memory import pin_mmap_threshold
 from ussd_gateway.menus.check import default_menu_paths, mermaid, run_check
 from ussd_gateway.menus.source import MenuSyntaxError
+from ussd_gateway.workers import serve_workers
 
 
 def _when(ts: float | None) -> str:
@@ -52,7 +54,20 @@ async def _with_store(settings: Settings, work: Callable[[SqliteStore], Awaitabl
 
 def _cmd_serve(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
     logs.configure(settings.log_level)
+    workers = getattr(args, "workers", 1)
+    if workers < 1:
+        raise ValueError("--workers must be at least 1")
+    pin_mmap_threshold()  # argon2's 19 MiB blocks go back to the system (memory.py)
+    # Built once, before any fork: menus and the pepper are checked here (a clear error, not
+    # one traceback per worker), and the workers share the loaded catalogue's pages.
     app = create_app(settings)
+    if workers == 1:
+        _run(app, settings, reuse_port=False)
+        return 0
+    return serve_workers(workers, lambda: _run(app, settings, reuse_port=True))
+
+
+def _run(app: web.Application, settings: Settings, *, reuse_port: bool) -> None:
     web.run_app(
         app,
         host=settings.host,
@@ -60,8 +75,8 @@ def _cmd_serve(settings: Settings, args: argparse.Namespace, out: TextIO) -> int
         access_log=None,
         shutdown_timeout=10,
         print=lambda *_: None,
+        reuse_port=reuse_port or None,
     )
-    return 0
 
 
 def _cmd_demo(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
@@ -196,7 +211,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    sub.add_parser("serve", help="run the gateway").set_defaults(run=_cmd_serve)
+    serve = sub.add_parser("serve", help="run the gateway")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes serving the port together (SO_REUSEPORT), e.g. one per core",
+    )
+    serve.set_defaults(run=_cmd_serve)
     demo = sub.add_parser("demo", help="run the gateway with demo subscribers, no caller secrets")
     demo.add_argument("--data-dir", default="var/demo")
     demo.add_argument("--host", default="127.0.0.1")

@@ -27,6 +27,7 @@ from ussd_gateway.errors import BadRequest, GatewayBusy
 from ussd_gateway.locks import KeyedLocks
 from ussd_gateway.menus.loader import DEFAULT_LANGUAGE, Menu, MenuCatalog, compose_dialled
 from ussd_gateway.menus.model import HopServices, MenuModel, Notice
+from ussd_gateway.menus.pool import MachinePool
 from ussd_gateway.metrics import HopMetrics
 from ussd_gateway.paginate import NAV_BACK, NAV_MORE, paginate
 from ussd_gateway.render import fill, reply, screen_lines
@@ -83,6 +84,13 @@ class Engine:
         self.clock = clock
         self.metrics = metrics or HopMetrics()
         self._locks = KeyedLocks()
+        self._pools: dict[str, MachinePool] = {}
+
+    def _pool(self, menu: Menu) -> MachinePool:
+        pool = self._pools.get(menu.name)
+        if pool is None or pool.menu is not menu:
+            pool = self._pools[menu.name] = MachinePool(menu)
+        return pool
 
     async def handle(self, req: UssdRequest) -> UssdReply:
         """Answer one hop.
@@ -179,24 +187,26 @@ class Engine:
             # One text for an unknown code and an unknown number: nothing tells who exists.
             return _Result(self._end_text(None, "not_available", lang), outcome="not_available")
         menu, params = resolved
-        model = MenuModel(
-            state=None, subscriber=sub, data={}, services=self._services(menu, lang, now)
-        )
-        machine = menu.machine(model=model)
-        await _settle(machine.activate_initial_state())
-        for count, param in enumerate(params, start=1):
-            if model.state in menu.final_states:
-                break  # nothing left to choose: the final screen is the honest answer
-            screen = menu.screens.get(str(model.state))
-            if screen is not None and screen.input is not None and screen.input.secret:
-                refusal = self._end_text(menu, "secret_in_dial_string", lang)
-                return _Result(refusal, menu.name, outcome="secret_in_dial_string")
-            option = screen.option(param) if screen is not None else None
-            if option is None or count > MAX_DIAL_PARAMS:
-                refusal = self._end_text(menu, "not_available", lang)
-                return _Result(refusal, menu.name, outcome="bad_shortcut")
-            await _settle(machine.send(option.event))
-        answer, data = self._render(menu, model, lang)
+        services = self._services(menu, lang, now)
+        with self._pool(menu).lease(state=None, subscriber=sub, data={}, services=services) as (
+            machine,
+            model,
+        ):
+            await _settle(machine.activate_initial_state())
+            for count, param in enumerate(params, start=1):
+                if model.state in menu.final_states:
+                    break  # nothing left to choose: the final screen is the honest answer
+                screen = menu.screens.get(str(model.state))
+                if screen is not None and screen.input is not None and screen.input.secret:
+                    refusal = self._end_text(menu, "secret_in_dial_string", lang)
+                    return _Result(refusal, menu.name, outcome="secret_in_dial_string")
+                option = screen.option(param) if screen is not None else None
+                if option is None or count > MAX_DIAL_PARAMS:
+                    refusal = self._end_text(menu, "not_available", lang)
+                    return _Result(refusal, menu.name, outcome="bad_shortcut")
+                await _settle(machine.send(option.event))
+            answer, data = self._render(menu, model, lang)
+            changes = model.changes
         session = UssdSession(
             id=key,
             msisdn=msisdn,
@@ -212,7 +222,7 @@ class Engine:
             ended_at=now if answer.ends else None,
             end_reason="completed" if answer.ends else None,
         )
-        await self.store.commit(model.changes, session=session, session_hop_read=None)
+        await self.store.commit(changes, session=session, session_hop_read=None)
         return _Result(answer, menu.name, session.state, "begun")
 
     async def _continue(
@@ -238,16 +248,17 @@ class Engine:
                 await self._save(session, req, answer, now, session.state, kept)
                 return _Result(answer, menu.name, session.state, "page")
         lang = session.lang
-        model = MenuModel(
-            state=session.state, subscriber=sub, data=data, services=self._services(menu, lang, now)
-        )
-        event = self._event_for(menu, session.state, text, model)
-        if event is not None:
-            machine = menu.machine(model=model)
-            await _settle(machine.send(event, text=text))
-        answer, kept = self._render(menu, model, lang)
-        await self._save(session, req, answer, now, str(model.state), kept, model)
-        return _Result(answer, menu.name, str(model.state))
+        services = self._services(menu, lang, now)
+        with self._pool(menu).lease(
+            state=session.state, subscriber=sub, data=data, services=services
+        ) as (machine, model):
+            event = self._event_for(menu, session.state, text, model)
+            if event is not None:
+                await _settle(machine.send(event, text=text))
+            answer, kept = self._render(menu, model, lang)
+            state, changes = str(model.state), model.changes
+        await self._save(session, req, answer, now, state, kept, changes)
+        return _Result(answer, menu.name, state)
 
     # --- helpers -------------------------------------------------------------------
 
@@ -324,7 +335,7 @@ class Engine:
         now: float,
         state: str,
         data: dict[str, Any],
-        model: MenuModel | None = None,
+        changes: ChangeSet | None = None,
     ) -> None:
         updated = replace(
             session,
@@ -337,8 +348,9 @@ class Engine:
             ended_at=now if answer.ends else None,
             end_reason="completed" if answer.ends else None,
         )
-        changes = model.changes if model is not None else ChangeSet()
-        await self.store.commit(changes, session=updated, session_hop_read=session.hop)
+        await self.store.commit(
+            changes or ChangeSet(), session=updated, session_hop_read=session.hop
+        )
 
     async def _end_session(
         self, session: UssdSession, req: UssdRequest, answer: UssdReply, now: float, reason: str

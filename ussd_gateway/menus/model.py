@@ -1,9 +1,10 @@
 """The model a menu machine runs on: the guards and actions its YAML names.
 
-A model lives for one hop. It holds the subscriber's snapshot, the session's small data
-(attempt counters, the argon2 hash of a first password entry — never a plain secret),
-and collects the core's change set, which the engine commits with the session's new
-position in one transaction. Actions decide through ``state``; they never write.
+A model serves one hop at a time (``pool.py`` resets and reuses it for later hops). It
+holds the subscriber's snapshot, the session's small data (attempt counters, the argon2
+hash of a first password entry — never a plain secret), and collects the core's change
+set, which the engine commits with the session's new position in one transaction.
+Actions decide through ``state``; they never write.
 """
 
 from __future__ import annotations
@@ -50,6 +51,18 @@ class MenuModel:
         data: dict[str, Any],
         services: HopServices,
     ) -> None:
+        self.reset(state=state, subscriber=subscriber, data=data, services=services)
+
+    def reset(
+        self,
+        *,
+        state: str | None,
+        subscriber: Subscriber,
+        data: dict[str, Any],
+        services: HopServices,
+    ) -> None:
+        """Start a new hop on this model (a pooled one keeps its identity: the machine's
+        callbacks are bound to it)."""
         self.state = state
         self.subscriber = subscriber
         self.data = data

@@ -1,0 +1,58 @@
+"""The gateway alone under 50 and 200 handsets: the before/after check of one optimisation.
+
+    python -m bench.quick [--seconds 8] [--workers 1]        (make bench-quick)
+
+A fresh database of 100,000 subscribers, ``ussd-gateway serve``, the access dialogue; one
+table line per handset count. Quicker than ``make bench`` and without the bare server, so
+run it before and after a change, back to back on the same machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+from pathlib import Path
+
+from bench.run import PEPPER_HEX, RATIO_RANGE, SECRET, SUBSCRIBERS, _config
+from bench.seed import seed
+from simulators.load import run_load
+from simulators.load_stats import table
+from simulators.process import gateway_process
+from state.credentials import Pepper
+
+
+async def _quick(seconds: float, workers: int, work: Path) -> None:
+    database = work / "gateway.sqlite3"
+    await seed(database, Pepper.from_hex(PEPPER_HEX), SUBSCRIBERS)
+    env = {
+        "USSD_GATEWAY_DATABASE": str(database),
+        "USSD_GATEWAY_PUK_PEPPER": PEPPER_HEX,
+        "USSD_GATEWAY_SECRET_NATIVE": SECRET,
+        "USSD_GATEWAY_OUTBOX_FILE": str(work / "outbox.jsonl"),
+        "USSD_GATEWAY_LOG_LEVEL": "info",
+    }
+    async with gateway_process(env, serve_args=["--workers", str(workers)]) as gateway:
+        for handsets in (50, 200):
+            result = await run_load(_config(gateway.url, handsets, seconds, RATIO_RANGE))
+            line = table(result.summary())[1].replace("all", f"{handsets} hs", 1)
+            print(line, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the header and one line per handset count."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--workers", type=int, default=1)
+    args = parser.parse_args(argv)
+    Path("var").mkdir(exist_ok=True)
+    print(f"{'':<12}{'hops/s':>12}{'sessions/s':>12}{'p50 ms':>12}{'p95 ms':>12}{'p99 ms':>12}"
+          f"{'errors':>12}")  # fmt: skip
+    with tempfile.TemporaryDirectory(dir="var") as tmp:
+        asyncio.run(_quick(args.seconds, args.workers, Path(tmp)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

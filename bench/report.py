@@ -1,0 +1,110 @@
+"""The benchmark's table: gateway, bare and their ratio per figure, then the other parts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from simulators.load_stats import FIGURES
+
+TARGET_RATIO = 0.5
+TARGET_P99_MS = 20.0
+TARGET_RSS_MIB = 150.0
+_LOWER_IS_BETTER = {"p50_ms", "p95_ms", "p99_ms", "errors"}
+
+
+def _ratio(key: str, gateway: float, bare: float) -> str:
+    if key == "errors":
+        return ""
+    if key in _LOWER_IS_BETTER:
+        # Latency: how many times the bare server's it is (1.0 = as fast).
+        return f"{gateway / bare:.2f}×" if bare else "-"
+    return f"{gateway / bare:.2f}" if bare else "-"
+
+
+def _verdict(ok: bool) -> str:
+    return "met" if ok else "NOT met"
+
+
+def render(doc: dict[str, Any]) -> list[str]:
+    """Human-readable lines for one run's JSON document."""
+    m = doc["machine"]
+    load = " ".join(f"{x:.2f}" for x in m["loadavg_before"])
+    lines = [
+        f"machine: {m['nproc']} cpus, {m['cpu']}, {m['ram_gib']} GiB RAM, Python {m['python']};"
+        f" load average before {load}",
+        f"{doc['seconds']:g} s per run, gateway workers {doc['workers']},"
+        f" {doc['seed_seconds']:.1f} s to seed 100,000 subscribers",
+        "",
+        "*141*3*6# (close: dial,1,1 / open: dial,2,PUK1), native dialect, same load tool:",
+        f"{'handsets':<10}{'figure':<12}{'gateway':>12}{'bare':>12}{'ratio':>10}",
+    ]
+    for label, pair in doc["ratio"].items():
+        g, b = pair["gateway"], pair["bare"]
+        n = label.replace("+think", f"+{g['think']:g}s")
+        for key, name, fmt in FIGURES:
+            lines.append(
+                f"{n:<10}{name:<12}{fmt.format(g[key]):>12}{fmt.format(b[key]):>12}"
+                f"{_ratio(key, g[key], b[key]):>10}"
+            )
+        lines.append("")
+    full = doc["full_mix"]
+    lines.append("gateway, full mix (50 handsets; codes may be 429 by the code policy's limits):")
+    lines.append(f"{'kind':<12}" + "".join(f"{label:>12}" for _, label, _ in FIGURES))
+    rows = [("all", full), *full["kinds"].items()]
+    for name, k in rows:
+        lines.append(
+            f"{name:<12}" + "".join(f"{fmt.format(k[key]):>12}" for key, _, fmt in FIGURES)
+        )
+    lines.extend(f"  ! {sample}" for sample in full["error_samples"])
+    h = doc["hash"]
+    p99_without = _access_p99(h["without"])
+    p99_with = _access_p99(h["with"])
+    pw = h["with"]["kinds"].get("password", {})
+    lines += [
+        "",
+        f"argon2 stall test ({h['without']['handsets']} handsets on *141*3*6#):"
+        f" p99 {p99_without:.2f} ms without, {p99_with:.2f} ms with"
+        f" {h['with']['password_rate']:g} password sets/s"
+        f" ({pw.get('sessions_per_s', 0):.1f}/s done, their hops p99 {pw.get('p99_ms', 0):.1f} ms;"
+        f" errors {h['without']['errors']}+{h['with']['errors']})",
+    ]
+    mem = doc["memory"]
+    # One process: its RSS. Several (a supervisor and forked workers share pages): Pss.
+    rss_mib = (mem["pss_kib"] if mem["processes"] > 1 else mem["rss_kib"]) / 1024
+    per_process = " + ".join(f"{kib / 1024:.0f}" for kib in mem["rss_per_process_kib"])
+    lines.append(
+        f"memory with {mem['sessions']:,} live sessions: RSS {mem['rss_kib'] / 1024:.1f} MiB"
+        f" ({per_process}), PSS {mem['pss_kib'] / 1024:.1f} MiB over {mem['processes']}"
+        f" process(es); RSS before the sessions {mem['rss_before_kib'] / 1024:.1f} MiB;"
+        f" {mem['failed_dials']} dials failed"
+    )
+    saturating = {k: v for k, v in doc["ratio"].items() if not v["gateway"]["think"]}
+    ratios = [
+        pair["gateway"]["hops_per_s"] / pair["bare"]["hops_per_s"]
+        for pair in saturating.values()
+        if pair["bare"]["hops_per_s"]
+    ]
+    worst = min(ratios) if ratios else 0.0
+    lines += [
+        "",
+        f"targets: hops/s ≥ {TARGET_RATIO}× bare: {_verdict(worst >= TARGET_RATIO)} ({worst:.2f})",
+    ]
+    for label, pair in doc["ratio"].items():
+        if label.startswith("200"):
+            p99 = pair["gateway"]["p99_ms"]
+            lines.append(
+                f"         p99 < {TARGET_P99_MS:g} ms at {label}: {_verdict(p99 < TARGET_P99_MS)}"
+                f" ({p99:.1f}; bare {pair['bare']['p99_ms']:.1f})"
+            )
+    lines.append(
+        f"         memory < {TARGET_RSS_MIB:g} MiB at {mem['sessions']:,} sessions:"
+        f" {_verdict(rss_mib < TARGET_RSS_MIB)} ({rss_mib:.1f})"
+    )
+    return lines
+
+
+def _access_p99(summary: dict[str, Any]) -> float:
+    """p99 of the *141*3*6# hops only (close and open), leaving out the password sets."""
+    kinds = summary["kinds"]
+    values = [kinds[k]["p99_ms"] for k in ("close", "open") if k in kinds]
+    return max(values) if values else 0.0

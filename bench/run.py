@@ -1,0 +1,244 @@
+"""make bench: the gateway against the bare server under the same simulated handsets.
+
+    python -m bench.run [--seconds 20] [--out var/bench]      (BENCH_SECONDS for make)
+
+One run, one machine, one table: a fresh SQLite file with 100,000 subscribers, the real
+gateway process (``ussd-gateway serve``, production logging at info) and the bare server
+(``bench.bare``), each driven by ``ussd-load`` with 50 and then 200 handsets running the
+three-hop ``*141*3*6#`` dialogue; then the gateway alone with the full mix (wrong PUK1s,
+password sets, codes, MO), the hash test (the access dialogue's p99 without and with 20
+password sets a second) and its resident memory holding 10,000 live sessions. Figures go to
+``var/bench/bench-<timestamp>.json`` and ``var/bench/latest.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from bench.report import render
+from bench.seed import seed
+from simulators.load import LoadConfig, Mix, hold_sessions, run_load
+from simulators.process import free_port, gateway_process
+from state.credentials import Pepper
+
+PEPPER_HEX = "42" * 32
+SECRET = "bench-secret"  # noqa: S105 - throwaway caller secrets of a local benchmark
+API_SECRET = "bench-api-secret"  # noqa: S105
+MO_SECRET = "bench-mo-secret"  # noqa: S105
+SUBSCRIBERS = 100_000
+HANDSETS = (50, 200)
+THINK = 0.5
+"""Mean seconds between screens in the extra 200-handset row: a quick typist, not a robot."""
+HASH_HANDSETS = 20
+"""Below saturation, so the hash test's p99 is service time, not queueing behind a full CPU."""
+PASSWORD_RATE = 20.0
+HELD_SESSIONS = 10_000
+# Disjoint subscriber ranges per part: a part never meets another part's state.
+RATIO_RANGE = (0, 50_000)
+FULL_RANGE = (50_000, 400)
+"""8 subscribers a handset: each comes round every few seconds, so states alternate and every
+dialogue of the mix (a reopen with or without a wrong PUK1 needs a closed account) occurs."""
+HASH_RANGE = (70_000, 10_000)
+HOLD_RANGE = (80_000, HELD_SESSIONS)
+
+
+def rss_kib(pid: int) -> int:
+    """Resident memory of a process (VmRSS, KiB)."""
+    for line in Path(f"/proc/{pid}/status").read_text(encoding="ascii").splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS for pid {pid}")
+
+
+def pss_kib(pid: int) -> int:
+    """Proportional resident memory (Pss, KiB): shared pages split among their sharers, so
+    a parent and its forked workers add up to what they really occupy."""
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text(encoding="ascii").splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no Pss for pid {pid}")
+
+
+def machine() -> dict[str, Any]:
+    """What the figures were measured on."""
+    model = "?"
+    for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+        if line.startswith("model name"):
+            model = line.split(":", 1)[1].strip()
+            break
+    mem_kib = 0
+    for line in Path("/proc/meminfo").read_text(encoding="ascii").splitlines():
+        if line.startswith("MemTotal:"):
+            mem_kib = int(line.split()[1])
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": model,
+        "ram_gib": round(mem_kib / 1024 / 1024, 1),
+        "python": platform.python_version(),
+        "loadavg_before": list(os.getloadavg()),
+    }
+
+
+@asynccontextmanager
+async def bare_process() -> AsyncIterator[str]:
+    """The bare server on a free port; yields its URL."""
+    port = free_port()
+    args = [sys.executable, "-m", "bench.bare", "--port", str(port), "--secret", SECRET]
+    # Our own module with our own arguments; starting it is not on any measured path.
+    process = subprocess.Popen(  # noqa: S603, ASYNC220
+        args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        async with aiohttp.ClientSession() as http:
+            for _ in range(200):
+                try:
+                    async with http.get(url + "/healthz") as r:
+                        if r.status == 200:
+                            break
+                except aiohttp.ClientConnectionError:
+                    await asyncio.sleep(0.05)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def _config(
+    url: str, handsets: int, seconds: float, span: tuple[int, int], **kw: Any
+) -> LoadConfig:
+    return LoadConfig(
+        url=url,
+        handsets=handsets,
+        seconds=seconds,
+        warmup=min(2.0, seconds / 5),
+        first=span[0],
+        subscribers=span[1],
+        secret=SECRET,
+        api_secret=API_SECRET,
+        mo_secret=MO_SECRET,
+        **kw,
+    )
+
+
+async def measure(seconds: float, work: Path, workers: int) -> dict[str, Any]:
+    """Every part of the benchmark; returns the JSON document."""
+    database = work / "gateway.sqlite3"
+    say(f"seeding {SUBSCRIBERS:,} subscribers ...")
+    seeded = await seed(database, Pepper.from_hex(PEPPER_HEX), SUBSCRIBERS)
+    env = {
+        "USSD_GATEWAY_DATABASE": str(database),
+        "USSD_GATEWAY_PUK_PEPPER": PEPPER_HEX,
+        "USSD_GATEWAY_SECRET_NATIVE": SECRET,
+        "USSD_GATEWAY_API_SECRET": API_SECRET,
+        "USSD_GATEWAY_SMS_MO_SECRET": MO_SECRET,
+        "USSD_GATEWAY_OUTBOX_FILE": str(work / "outbox.jsonl"),
+        "USSD_GATEWAY_LOG_LEVEL": "info",
+    }
+    doc: dict[str, Any] = {"seconds": seconds, "seed_seconds": round(seeded, 2), "workers": workers}
+    async with (
+        bare_process() as bare_url,
+        gateway_process(env, serve_args=["--workers", str(workers)]) as gateway,
+    ):
+        ratio: dict[str, Any] = {}
+        rows = [(str(n), n, 0.0) for n in HANDSETS]
+        rows.append((f"{HANDSETS[-1]}+think", HANDSETS[-1], THINK))
+        for label, n, think in rows:
+            say(f"{label} handsets: gateway ...")
+            g = await run_load(_config(gateway.url, n, seconds, RATIO_RANGE, think=think))
+            say(f"{label} handsets: bare ...")
+            b = await run_load(_config(bare_url, n, seconds, RATIO_RANGE, think=think))
+            ratio[label] = {"gateway": g.summary(), "bare": b.summary()}
+        doc["ratio"] = ratio
+        say("full mix (wrong PUK1s, password sets, codes, MO) ...")
+        full = await run_load(
+            _config(gateway.url, HANDSETS[0], seconds, FULL_RANGE, mix=MIXES_FULL)
+        )
+        doc["full_mix"] = full.summary()
+        say(
+            f"hash test: {HASH_HANDSETS} handsets without, then with"
+            f" {PASSWORD_RATE:g} password sets/s ..."
+        )
+        half = max(2.0, seconds / 2)
+        without = await run_load(_config(gateway.url, HASH_HANDSETS, half, HASH_RANGE))
+        with_hash = await run_load(
+            _config(gateway.url, HASH_HANDSETS, half, HASH_RANGE, password_rate=PASSWORD_RATE)
+        )
+        doc["hash"] = {"without": without.summary(), "with": with_hash.summary()}
+        say(f"holding {HELD_SESSIONS:,} live sessions ...")
+        pids = gateway_pids(gateway.process.pid)
+        before = sum(rss_kib(p) for p in pids)
+        failed = await hold_sessions(
+            gateway.url, range(HOLD_RANGE[0], HOLD_RANGE[0] + HOLD_RANGE[1]), secret=SECRET
+        )
+        after = {p: rss_kib(p) for p in pids}
+        doc["memory"] = {
+            "sessions": HELD_SESSIONS,
+            "failed_dials": failed,
+            "processes": len(pids),
+            "rss_before_kib": before,
+            "rss_kib": sum(after.values()),
+            "rss_per_process_kib": list(after.values()),
+            "pss_kib": sum(pss_kib(p) for p in pids),
+        }
+    return doc
+
+
+MIXES_FULL = Mix.parse("full")
+
+
+def gateway_pids(pid: int) -> list[int]:
+    """The gateway's process and its worker processes, if it has any."""
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    found = (
+        [int(p) for p in children.read_text(encoding="ascii").split()] if children.exists() else []
+    )
+    return [pid, *found]
+
+
+def say(text: str) -> None:
+    print(f"  {time.strftime('%H:%M:%S')} {text}", file=sys.stderr, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run, print the table, write the JSON files."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    default_seconds = float(os.environ.get("BENCH_SECONDS", "20"))
+    parser.add_argument("--seconds", type=float, default=default_seconds)
+    parser.add_argument("--out", type=Path, default=Path("var/bench"))
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("BENCH_WORKERS", "2")))
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    work = args.out / f"run-{stamp}"
+    work.mkdir()
+    info = machine()
+    try:
+        doc = asyncio.run(measure(args.seconds, work, args.workers))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    doc = {"started": stamp, "machine": {**info, "loadavg_after": list(os.getloadavg())}, **doc}
+    print("\n".join(render(doc)))
+    text = json.dumps(doc, indent=2) + "\n"
+    (args.out / f"bench-{stamp}.json").write_text(text, encoding="utf-8")
+    (args.out / "latest.json").write_text(text, encoding="utf-8")
+    print(f"\nfigures: {args.out / f'bench-{stamp}.json'} (and latest.json)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,100 @@
+"""Group commit: the commits that queue up while one is being made share the next fsync.
+
+With ``synchronous=FULL`` every commit waits for the disk, and one connection makes one
+commit at a time, so under load hops queue behind each other's fsyncs while the CPU idles.
+Here a commit is queued; whenever the connection is free, everything queued is written in
+ONE transaction — each unit of work inside its own savepoint, in order — and committed with
+one fsync. Each caller's await returns (or raises) only after that COMMIT: an acknowledged
+change is as durable as before, and a unit that fails (a version conflict) is rolled back
+to its savepoint alone, exactly as if the units had run one after another.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Awaitable, Callable
+from functools import partial
+from typing import Any
+
+from state.errors import StoreError
+
+Work = Callable[[sqlite3.Connection], None]
+"""One caller's unit of work: its statements, run inside a transaction it does not own."""
+Runner = Callable[[Callable[[sqlite3.Connection], Any]], Awaitable[Any]]
+"""How a function is run on the connection's thread (``SqliteStore._run``)."""
+
+
+class GroupCommit:
+    """Queues units of work and commits them in groups on one connection."""
+
+    def __init__(self, run: Runner) -> None:
+        self._run = run
+        self._queue: list[tuple[Work, asyncio.Future[None]]] = []
+        self._flusher: asyncio.Task[None] | None = None
+
+    async def submit(self, work: Work) -> None:
+        """Run ``work`` in the next group; returns once that group is durably committed."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.append((work, done))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush())
+        await done
+
+    async def _flush(self) -> None:
+        # The next group is whatever queued while the previous one was being committed.
+        while self._queue:
+            group, self._queue = self._queue, []
+            try:
+                works = [work for work, _ in group]
+                outcomes: list[Exception | None] = await self._run(
+                    partial(_commit_group, works=works)
+                )
+            except Exception as exc:
+                # The transaction as a whole failed: nothing of this group is durable.
+                for _, done in group:
+                    if not done.done():
+                        done.set_exception(exc)
+                continue
+            except BaseException:
+                for _, done in group:
+                    done.cancel()
+                raise
+            for (_, done), outcome in zip(group, outcomes, strict=True):
+                if done.done():
+                    continue  # its caller gave up waiting; the work is committed anyway
+                if outcome is None:
+                    done.set_result(None)
+                else:
+                    done.set_exception(outcome)
+
+
+def _commit_group(db: sqlite3.Connection, works: list[Work]) -> list[Exception | None]:
+    outcomes: list[Exception | None] = []
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        for work in works:
+            db.execute("SAVEPOINT unit")
+            try:
+                work(db)
+            except Exception as exc:
+                db.execute("ROLLBACK TO unit")
+                outcomes.append(_mapped(exc))
+            else:
+                outcomes.append(None)
+            db.execute("RELEASE unit")
+        db.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise
+    return outcomes
+
+
+def _mapped(exc: Exception) -> Exception:
+    # As SqliteStore._run does for a unit run alone: driver errors become StoreError.
+    if isinstance(exc, sqlite3.Error):
+        error = StoreError(f"database error: {exc.__class__.__name__}")
+        error.__cause__ = exc
+        return error
+    return exc

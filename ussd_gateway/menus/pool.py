@@ -1,0 +1,69 @@
+"""Reusable machine and model pairs, so a hop does not build a state machine.
+
+Building a python-statemachine instance resolves every callback name of the menu against
+the machine and its model (``StateChart._register_callbacks``): the largest CPU cost of a
+hop when done per hop. A pair is instead leased for one hop, its model reset in place (the
+resolved callbacks are bound to that model object), its configuration cache dropped and a
+fresh engine started, which is what the constructor does after registering callbacks. A
+pair is used by one hop at a time (a password hop awaits argon2 while holding it), and
+one whose hop failed is dropped rather than returned: whatever it was in the middle of
+must not leak into another subscriber's hop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from statemachine import StateChart
+
+from state.models import Subscriber
+from ussd_gateway.menus.loader import Menu
+from ussd_gateway.menus.model import HopServices, MenuModel
+
+MAX_IDLE = 256
+"""Idle pairs kept per menu: enough for the concurrency one process sees, bounded memory."""
+
+
+class MachinePool:
+    """Machine and model pairs of one menu."""
+
+    def __init__(self, menu: Menu) -> None:
+        self.menu = menu
+        self._idle: list[tuple[StateChart[Any], MenuModel]] = []
+
+    @contextmanager
+    def lease(
+        self,
+        *,
+        state: str | None,
+        subscriber: Subscriber,
+        data: dict[str, Any],
+        services: HopServices,
+    ) -> Iterator[tuple[StateChart[Any], MenuModel]]:
+        """A machine positioned at ``state`` (None: to be activated) on a fresh model."""
+        if self._idle:
+            machine, model = self._idle.pop()
+            model.reset(state=state, subscriber=subscriber, data=data, services=services)
+            _restart(machine)
+        else:
+            model = MenuModel(state=state, subscriber=subscriber, data=data, services=services)
+            machine = self.menu.machine(model=model)
+        yield machine, model
+        # Reached only when the hop's block finished without an exception.
+        if len(self._idle) < MAX_IDLE:
+            self._idle.append((machine, model))
+
+    def __len__(self) -> int:
+        return len(self._idle)
+
+
+def _restart(machine: StateChart[Any]) -> None:
+    # What StateChart.__init__ does after _register_callbacks (python-statemachine 3.2):
+    # no history, a configuration read afresh from the model, a new engine (empty queues,
+    # running again after the previous hop's final state), started on the model's state.
+    machine.history_values.clear()
+    machine._config._invalidate()  # type: ignore[no-untyped-call]
+    machine._engine = machine._get_engine()  # type: ignore[no-untyped-call]
+    machine._engine.start()
