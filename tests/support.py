@@ -113,7 +113,9 @@ def read_log() -> list[dict[str, object]]:
     text = LOG_PATH.read_text(encoding="utf-8") if LOG_PATH.exists() else ""
     # A line still being written (another thread's server logging) has no newline yet.
     complete = text[: text.rfind("\n") + 1]
-    return [json.loads(line) for line in complete.splitlines() if line.startswith("{")]
+    # split("\n"), not splitlines(): JSON strings may hold U+2028 and friends, which
+    # splitlines() would cut a line at.
+    return [json.loads(line) for line in complete.split("\n") if line.startswith("{")]
 
 
 def assert_not_stored(database: str, *secrets: str) -> None:
