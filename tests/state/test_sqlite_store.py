@@ -18,7 +18,7 @@ async def test_pragmas_and_schema_version(store: SqliteStore) -> None:
     """WAL, synchronous=FULL and the latest schema version are in force."""
     with sqlite3.connect(store.path) as db:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert db.execute("PRAGMA user_version").fetchone()[0] == 3
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 4
 
 
 async def test_migrations_are_idempotent(store: SqliteStore) -> None:
