@@ -20,7 +20,7 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
-from bench.run import PEPPER_HEX, SECRET, _config
+from bench.run import PEPPER_HEX, _config, gateway_env
 from bench.seed import seed
 from simulators.load import run_load
 from simulators.load_stats import table
@@ -52,13 +52,7 @@ def tally(raw: str) -> tuple[int, Counter[str], Counter[str]]:
 async def _profile(handsets: int, seconds: float, out: Path, work: Path) -> None:
     database = work / "gateway.sqlite3"
     await seed(database, Pepper.from_hex(PEPPER_HEX), 100_000)
-    env = {
-        "USSD_GATEWAY_DATABASE": str(database),
-        "USSD_GATEWAY_PUK_PEPPER": PEPPER_HEX,
-        "USSD_GATEWAY_SECRET_NATIVE": SECRET,
-        "USSD_GATEWAY_OUTBOX_FILE": str(work / "outbox.jsonl"),
-        "USSD_GATEWAY_LOG_LEVEL": "info",
-    }
+    env = gateway_env(database, work)
     spy_exe = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or "py-spy"
     async with gateway_process(env) as gateway:
         spy = subprocess.Popen(  # noqa: S603, ASYNC220 - our own tool, not on a measured path

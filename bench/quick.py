@@ -15,7 +15,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench.run import PEPPER_HEX, RATIO_RANGE, SECRET, SUBSCRIBERS, _config
+from bench.run import PEPPER_HEX, RATIO_RANGE, SUBSCRIBERS, _config, gateway_env
 from bench.seed import seed
 from simulators.load import run_load
 from simulators.load_stats import table
@@ -26,13 +26,7 @@ from state.credentials import Pepper
 async def _quick(seconds: float, workers: int, work: Path) -> None:
     database = work / "gateway.sqlite3"
     await seed(database, Pepper.from_hex(PEPPER_HEX), SUBSCRIBERS)
-    env = {
-        "USSD_GATEWAY_DATABASE": str(database),
-        "USSD_GATEWAY_PUK_PEPPER": PEPPER_HEX,
-        "USSD_GATEWAY_SECRET_NATIVE": SECRET,
-        "USSD_GATEWAY_OUTBOX_FILE": str(work / "outbox.jsonl"),
-        "USSD_GATEWAY_LOG_LEVEL": "info",
-    }
+    env = gateway_env(database, work)
     async with gateway_process(env, serve_args=["--workers", str(workers)]) as gateway:
         for handsets in (50, 200):
             result = await run_load(_config(gateway.url, handsets, seconds, RATIO_RANGE))

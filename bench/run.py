@@ -135,12 +135,9 @@ def _config(
     )
 
 
-async def measure(seconds: float, work: Path, workers: int) -> dict[str, Any]:
-    """Every part of the benchmark; returns the JSON document."""
-    database = work / "gateway.sqlite3"
-    say(f"seeding {SUBSCRIBERS:,} subscribers ...")
-    seeded = await seed(database, Pepper.from_hex(PEPPER_HEX), SUBSCRIBERS)
-    env = {
+def gateway_env(database: Path, work: Path) -> dict[str, str]:
+    """The benchmark gateway's environment: production logging, caller secrets set."""
+    return {
         "USSD_GATEWAY_DATABASE": str(database),
         "USSD_GATEWAY_PUK_PEPPER": PEPPER_HEX,
         "USSD_GATEWAY_SECRET_NATIVE": SECRET,
@@ -149,6 +146,14 @@ async def measure(seconds: float, work: Path, workers: int) -> dict[str, Any]:
         "USSD_GATEWAY_OUTBOX_FILE": str(work / "outbox.jsonl"),
         "USSD_GATEWAY_LOG_LEVEL": "info",
     }
+
+
+async def measure(seconds: float, work: Path, workers: int) -> dict[str, Any]:
+    """Every part of the benchmark; returns the JSON document."""
+    database = work / "gateway.sqlite3"
+    say(f"seeding {SUBSCRIBERS:,} subscribers ...")
+    seeded = await seed(database, Pepper.from_hex(PEPPER_HEX), SUBSCRIBERS)
+    env = gateway_env(database, work)
     doc: dict[str, Any] = {"seconds": seconds, "seed_seconds": round(seeded, 2), "workers": workers}
     async with (
         bare_process() as bare_url,

@@ -222,6 +222,15 @@ class FrontDoor:
             raise PasswordRejected(str(violation), _VIOLATION_MESSAGES[violation])
         return normalize_password(password)
 
+    async def _open_account(self, msisdn: str) -> Subscriber:
+        """The subscriber whose proof just succeeded, refused if its access is closed."""
+        sub = await self.store.get_subscriber(msisdn)
+        if sub is None:
+            raise InvalidCredentials
+        if sub.closed_by is not None:
+            raise AccessClosed(sub.closed_by)
+        return sub
+
     async def _client(self, sub: Subscriber) -> Client:
         client = await self.store.get_client(sub.client_id)
         if client is None:  # a foreign key guarantees it; a clear error if not
@@ -263,11 +272,7 @@ class FrontDoor:
         """Open a session for ``msisdn`` once its proof succeeded (refused if closed)."""
         for _ in range(_RETRIES):
             now = self.clock()
-            sub = await self.store.get_subscriber(msisdn)
-            if sub is None:
-                raise InvalidCredentials
-            if sub.closed_by is not None:
-                raise AccessClosed(sub.closed_by)
+            sub = await self._open_account(msisdn)
             extra = also(sub, now) if also else ChangeSet()
             after = extra.subscribers[-1][1] if extra.subscribers else sub
             client = await self._client(after)
@@ -329,11 +334,7 @@ class FrontDoor:
         password_hash = await self.hasher.hash(normalized)
         for _ in range(_RETRIES):
             now = self.clock()
-            sub = await self.store.get_subscriber(msisdn)
-            if sub is None:
-                raise InvalidCredentials
-            if sub.closed_by is not None:
-                raise AccessClosed(sub.closed_by)
+            sub = await self._open_account(msisdn)
             _after, changes = set_password(
                 sub, password_hash, actor="subscriber", channel=Channel.WEB, now=now
             )
