@@ -23,7 +23,7 @@ SMTP_PORT ?= 8025
 run: $(STAMP)
 	mkdir -p $(DEMO_DIR)
 	$(BIN)/ussd-smsc serve --port $(SMSC_PORT) --record $(DEMO_DIR)/smsc.jsonl & smsc=$$!; \
-	$(BIN)/python -m aiosmtpd -n -l 127.0.0.1:$(SMTP_PORT) & smtp=$$!; \
+	$(BIN)/python -m aiosmtpd -n -l 127.0.0.1:$(SMTP_PORT) -c simulators.mailbox.PrintLetters & smtp=$$!; \
 	trap 'kill $$smsc $$smtp 2>/dev/null' EXIT INT TERM; \
 	USSD_GATEWAY_SMTP_PORT=$(SMTP_PORT) \
 	USSD_GATEWAY_SMS_SENDER=kannel \
