@@ -123,6 +123,10 @@ class Subscriber:
         """Whether opening with PUK1 is locked until the operator unlocks it."""
         return self.puk_locked_at is not None
 
+    def temporary_password_live(self, now: float) -> bool:
+        """Whether an e-mailed temporary password can still be used at ``now``."""
+        return self.temp_password_hash is not None and (self.temp_password_expires_at or 0) > now
+
     @property
     def has_password(self) -> bool:
         """Whether a permanent password has been set."""

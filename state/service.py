@@ -11,10 +11,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from state import access
+from state import access, roles
 from state.access import Decision
 from state.errors import ConcurrentUpdate, UnknownSubscriber
-from state.models import Channel, ClosedBy, Subscriber
+from state.models import Channel, ClosedBy, Role, Subscriber
 from state.msisdn import normalize_msisdn
 from state.store import Store
 
@@ -72,6 +72,21 @@ class AccountService:
             msisdn,
             lambda s: access.open_access(
                 s, by=by, actor=actor, channel=channel, reason=reason, now=self.clock()
+            ),
+        )
+
+    async def set_role(
+        self, msisdn: str, role: Role | None, *, actor: str, channel: Channel
+    ) -> Decision:
+        """Grant (or with None revoke) a role on the client's application."""
+        sub = await self.subscriber(msisdn)
+        client = await self.store.get_client(sub.client_id)
+        if client is None:
+            raise UnknownSubscriber(f"no client for {sub.msisdn}")
+        return await self._decide(
+            msisdn,
+            lambda s: roles.set_role(
+                s, client, role, actor=actor, channel=channel, now=self.clock()
             ),
         )
 

@@ -316,28 +316,17 @@ async def operator_role(request: web.Request) -> web.Response:
         role = Role(value) if value is not None else None
     except ValueError:
         raise BadRequest("field 'role' must be 'administrator', 'supervisor' or null") from None
-    msisdn = _path_msisdn(request)
-    store, clock = request.app[STORE], request.app[FRONT_DOOR].clock
-    for _ in range(5):
-        sub = await store.get_subscriber(msisdn)
-        client = await store.get_client(sub.client_id) if sub else None
-        if sub is None or client is None:
-            raise UnknownTarget
-        decision = roles.set_role(
-            sub, client, role, actor="operator", channel=Channel.WEB, now=clock()
+    decision = await _operator_call(
+        _accounts(request).set_role(
+            _path_msisdn(request), role, actor="operator", channel=Channel.WEB
         )
-        if decision.outcome == roles.RoleOutcome.NOT_ELIGIBLE:
-            raise NotPermitted(
-                "administrator: legal entities and sole proprietors only;"
-                " supervisor: clients with a subscription fee only"
-            )
-        try:
-            if not decision.changes.empty:
-                await store.commit(decision.changes)
-        except ConcurrentUpdate:
-            continue
-        return web.json_response({"status": str(decision.outcome)})
-    raise GatewayBusy("the subscriber kept changing; try again")
+    )
+    if decision.outcome == roles.RoleOutcome.NOT_ELIGIBLE:
+        raise NotPermitted(
+            "administrator: legal entities and sole proprietors only;"
+            " supervisor: clients with a subscription fee only"
+        )
+    return web.json_response({"status": str(decision.outcome)})
 
 
 async def operator_audit(request: web.Request) -> web.Response:

@@ -19,12 +19,12 @@ import hmac
 import secrets
 import string
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
 from sms.codes import CodeService, Purpose
 from state import access, roles
-from state.access import PukOutcome
+from state.access import Decision, PukOutcome
 from state.credentials import PasswordHasher, Pepper
 from state.errors import ConcurrentUpdate
 from state.importer import identity_digest
@@ -76,6 +76,8 @@ TEMP_PASSWORD_LENGTH = 12
 TEMP_PASSWORD_MIN_INTERVAL = 60.0
 """At most one temporary-password letter a minute per number (no mail flooding)."""
 CHALLENGE_TTL = 300.0
+Build = Callable[[], Awaitable[tuple[str, ChangeSet]]]
+"""Reads and decides one change made in a session: (outcome, what to commit)."""
 
 _VIOLATION_MESSAGES = {
     PolicyViolation.TOO_SHORT: "the password must have at least 8 characters",
@@ -356,7 +358,7 @@ class FrontDoor:
         sub = await self.store.get_subscriber(msisdn)
         permanent = sub.password_hash if sub else None
         temporary = None
-        if sub and sub.temp_password_hash and (sub.temp_password_expires_at or 0) > now:
+        if sub and sub.temporary_password_live(now):
             temporary = sub.temp_password_hash
         # Two verifications, always, side by side: the work never depends on what exists.
         ok_permanent, ok_temporary = await asyncio.gather(
@@ -369,10 +371,7 @@ class FrontDoor:
             return await self._open_session(msisdn, Method.PASSWORD, must_change=False)
 
         def spend(current: Subscriber, at: float) -> ChangeSet:
-            if (
-                current.temp_password_hash != temporary
-                or (current.temp_password_expires_at or 0) <= at
-            ):
+            if current.temp_password_hash != temporary or not current.temporary_password_live(at):
                 raise InvalidCredentials  # spent or replaced meanwhile
             return use_temporary_password(current, channel=Channel.WEB, now=at)[1]
 
@@ -549,24 +548,40 @@ class FrontDoor:
             raise PasswordChangeRequired
         assert sub is not None and client is not None  # why_over said GONE otherwise
         # Only a business client's single subscriber holds a role by default: count then.
-        count = (
-            len(await self.store.client_subscribers(client.id))
-            if client.kind in BUSINESS_KINDS
-            else 0
-        )
+        count = 0
+        if sub.role is None and client.kind in BUSINESS_KINDS:
+            count = len(await self.store.client_subscribers(client.id))
         return Context(session, sub, client, roles.effective_role(sub, client, count))
 
-    async def _in_session(self, ctx: Context, changes: ChangeSet) -> None:
-        """Commit ``changes`` only if the session is still what it was (else annulled)."""
-        touch = (ctx.session.version, touched(ctx.session, self.clock()))
-        try:
-            await self._commit(changes + ChangeSet(web_sessions=(touch,)))
-        except ConcurrentUpdate:
-            raise SessionOver("ended while the request was running") from None
+    async def _in_session(self, ctx: Context, build: Build) -> str:
+        """Commit what ``build`` decides together with a versioned write of the session.
+
+        A write conflict is looked at, not assumed: if the session has ended meanwhile the
+        request is annulled (:class:`SessionOver`); if only the target row or the session's
+        idle clock moved (another tab, a USSD hop), ``build`` decides again on fresh reads.
+        """
+        session = ctx.session
+        for _ in range(_RETRIES):
+            outcome, changes = await build()
+            touch = (session.version, touched(session, self.clock()))
+            try:
+                await self._commit(changes + ChangeSet(web_sessions=(touch,)))
+            except ConcurrentUpdate:
+                fresh = await self.store.get_web_session(session.digest)
+                if fresh is None or fresh.ended_at is not None:
+                    raise SessionOver("ended while the request was running") from None
+                session = fresh
+                continue
+            return outcome
+        raise GatewayBusy("the account kept changing; try again")
 
     async def touch(self, ctx: Context) -> None:
         """Restart the idle clock of a session that did something."""
-        await self._in_session(ctx, ChangeSet())
+
+        async def nothing() -> tuple[str, ChangeSet]:
+            return "touched", ChangeSet()
+
+        await self._in_session(ctx, nothing)
 
     async def logout(self, ctx: Context) -> None:
         """End this session."""
@@ -614,26 +629,30 @@ class FrontDoor:
                 "password_reused", "the passport number or UNP can't be the password"
             )
         password_hash = await self.hasher.hash(normalized)
-        now = self.clock()
-        if account:
-            after_client, changes = set_account_password(
-                client, password_hash, msisdn=sub.msisdn, channel=Channel.WEB, now=now
+        opened: list[NewSession] = []
+
+        async def build() -> tuple[str, ChangeSet]:
+            now = self.clock()
+            sub = await self._open_account(ctx.subscriber.msisdn)
+            client = await self._client(sub)
+            if account:
+                after_client, changes = set_account_password(
+                    client, password_hash, msisdn=sub.msisdn, channel=Channel.WEB, now=now
+                )
+                after_sub = sub
+            else:
+                after_sub, changes = set_password(
+                    sub, password_hash, actor=sub.msisdn, channel=Channel.WEB, now=now
+                )
+                after_client = client
+            new, row, _entry = self._session_for(
+                after_sub, after_client, session.method, must_change=False, now=now
             )
-            after_sub = sub
-        else:
-            after_sub, changes = set_password(
-                sub, password_hash, actor=sub.msisdn, channel=Channel.WEB, now=now
-            )
-            after_client = client
-        new, row, _entry = self._session_for(
-            after_sub, after_client, session.method, must_change=False, now=now
-        )
-        changes = changes + ChangeSet(web_sessions=((None, row),))
-        try:
-            await self._in_session(ctx, changes)
-        except SessionOver:
-            raise
-        return new
+            opened[:] = [new]
+            return "changed", changes + ChangeSet(web_sessions=((None, row),))
+
+        await self._in_session(ctx, build)
+        return opened[0]
 
     # --- roles: a client's subscribers (seed 001 §1.2) -----------------------------------
 
@@ -666,48 +685,67 @@ class FrontDoor:
             raise UnknownTarget
         return target
 
+    async def _on_target(
+        self, ctx: Context, msisdn: str, decide: Callable[[Subscriber, float], Decision]
+    ) -> str:
+        """Decide on a subscriber of the caller's client and commit it in the session."""
+
+        async def build() -> tuple[str, ChangeSet]:
+            decision = decide(await self._target(ctx, msisdn), self.clock())
+            return str(decision.outcome), decision.changes
+
+        return await self._in_session(ctx, build)
+
     async def set_access(self, ctx: Context, msisdn: str, *, open_: bool) -> str:
         """Close or open a subscriber's access on the organisation's behalf (§1.2.3–1.2.4)."""
-        target = await self._target(ctx, msisdn)
-        now = self.clock()
-        decide = access.open_access if open_ else access.close_access
-        decision = decide(
-            target,
-            by=ClosedBy.ORGANISATION,
-            actor=ctx.subscriber.msisdn,
-            channel=Channel.WEB,
-            reason="organisation",
-            now=now,
-        )
-        if decision.outcome == access.AccessOutcome.NOT_PERMITTED:
-            raise NotPermitted("access was closed by the operator; only the operator can open it")
-        await self._in_session(ctx, decision.changes)
-        return str(decision.outcome)
+        change = access.open_access if open_ else access.close_access
+
+        def decide(target: Subscriber, now: float) -> Decision:
+            decision = change(
+                target,
+                by=ClosedBy.ORGANISATION,
+                actor=ctx.subscriber.msisdn,
+                channel=Channel.WEB,
+                reason="organisation",
+                now=now,
+            )
+            if decision.outcome == access.AccessOutcome.NOT_PERMITTED:
+                raise NotPermitted(
+                    "access was closed by the operator; only the operator can open it"
+                )
+            return decision
+
+        return await self._on_target(ctx, msisdn, decide)
 
     async def grant_administrator(self, ctx: Context, msisdn: str) -> str:
         """Make another subscriber of the same client an administrator (§1.2.2)."""
-        target = await self._target(ctx, msisdn)
-        decision = roles.set_role(
-            target,
-            ctx.client,
-            Role.ADMINISTRATOR,
-            actor=ctx.subscriber.msisdn,
-            channel=Channel.WEB,
-            now=self.clock(),
-        )
-        if decision.outcome == roles.RoleOutcome.NOT_ELIGIBLE:
-            raise NotPermitted("administrators exist only for legal entities and sole proprietors")
-        await self._in_session(ctx, decision.changes)
-        return str(decision.outcome)
+
+        def decide(target: Subscriber, now: float) -> Decision:
+            decision = roles.set_role(
+                target,
+                ctx.client,
+                Role.ADMINISTRATOR,
+                actor=ctx.subscriber.msisdn,
+                channel=Channel.WEB,
+                now=now,
+            )
+            if decision.outcome == roles.RoleOutcome.NOT_ELIGIBLE:
+                raise NotPermitted(
+                    "administrators exist only for legal entities and sole proprietors"
+                )
+            return decision
+
+        return await self._on_target(ctx, msisdn, decide)
 
     async def set_puk_registration(self, ctx: Context, msisdn: str, enabled: bool) -> str:
         """The client's administrator switches "registration by PUK1" (seed 001 §1.4 names
         the administrator, not the supervisor)."""
         if ctx.role is not Role.ADMINISTRATOR:
             raise Forbidden("only the account's administrator may switch registration by PUK1")
-        target = await self._target(ctx, msisdn)
-        decision = roles.set_puk_registration(
-            target, enabled, actor=ctx.subscriber.msisdn, channel=Channel.WEB, now=self.clock()
+        return await self._on_target(
+            ctx,
+            msisdn,
+            lambda target, now: roles.set_puk_registration(
+                target, enabled, actor=ctx.subscriber.msisdn, channel=Channel.WEB, now=now
+            ),
         )
-        await self._in_session(ctx, decision.changes)
-        return str(decision.outcome)

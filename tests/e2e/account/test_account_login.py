@@ -88,7 +88,7 @@ async def test_account_login_refuses_the_passport_as_the_new_password(api: Api) 
     code = await api.last_code(ACME_ADMIN.msisdn)
     token = (await api.post("/api/v1/login/account/confirm", {"challenge": start.body["challenge"], "code": code})).body["token"]
     answer = await api.post("/api/v1/session/password", {"password": UNP, "password_confirmation": UNP}, token=token)
-    assert answer.status == 422 and answer.error in ("password_reused", "password_sequential")
+    assert (answer.status, answer.error) == (422, "password_reused")
 
 
 async def test_account_claims_that_fail_look_like_ones_that_hold(api: Api) -> None:
