@@ -157,10 +157,13 @@ def _session(row: Sequence[Any]) -> UssdSession:
 class SqliteStore:
     """:class:`state.store.Store` on one SQLite file."""
 
-    def __init__(self, conn: aiosqlite.Connection, path: str) -> None:
+    def __init__(
+        self, conn: aiosqlite.Connection, path: str, reader: sqlite3.Connection | None = None
+    ) -> None:
         self._conn = conn
         self.path = path
         self._group = GroupCommit(self._run)
+        self._reader = reader
 
     @classmethod
     async def open(cls, path: str | Path) -> SqliteStore:
@@ -170,6 +173,7 @@ class SqliteStore:
         try:
             await store._run(_configure)
             await store._run(_migrate)
+            store._reader = _open_reader(str(path))
         except BaseException:
             await conn.close()
             raise
@@ -180,7 +184,10 @@ class SqliteStore:
         await self._run(lambda db: db.execute("SELECT 1").fetchone())
 
     async def close(self) -> None:
-        """Close the connection (its thread ends with it)."""
+        """Close the connections (the writer's thread ends with it)."""
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
         await self._conn.close()
 
     async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
@@ -193,6 +200,31 @@ class SqliteStore:
         except sqlite3.Error as exc:
             raise StoreError(f"database error: {exc.__class__.__name__}") from exc
 
+    async def _peek(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run a small indexed read on the event loop's own thread.
+
+        A hop's read costs ~13 µs in SQLite but ~30 µs of loop CPU and a wait behind the
+        writer's fsyncs when handed to the writer's thread. Under WAL a reader never waits
+        for a writer; the rare moment the read would (a WAL reset, a lock held by a
+        checkpoint) it answers busy at once (``busy_timeout`` 0) and the read is queued
+        on the writer's thread instead, which may wait.
+        """
+        reader = self._reader
+        if reader is None:
+            return await self._run(fn)
+        try:
+            reader.execute("BEGIN")  # one snapshot for every statement of ``fn``
+            try:
+                return fn(reader)
+            finally:
+                reader.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode & 0xFF not in _BUSY:  # BUSY_RECOVERY, BUSY_SNAPSHOT …
+                raise StoreError(f"database error: {exc.__class__.__name__}") from exc
+        except sqlite3.Error as exc:
+            raise StoreError(f"database error: {exc.__class__.__name__}") from exc
+        return await self._run(fn)
+
     async def get_subscriber(self, msisdn: str) -> Subscriber | None:
         """The subscriber's current row, or None."""
 
@@ -200,7 +232,7 @@ class SqliteStore:
             row = db.execute(_SELECT_SUBSCRIBER, (msisdn,)).fetchone()
             return _subscriber(row) if row else None
 
-        return await self._run(read)
+        return await self._peek(read)
 
     async def get_client(self, client_id: int) -> Client | None:
         """A client by id, or None."""
@@ -225,7 +257,7 @@ class SqliteStore:
             row = db.execute(sql, (value,)).fetchone()
             return _client(row) if row else None
 
-        return await self._run(read)
+        return await self._peek(read)
 
     async def client_subscribers(self, client_id: int) -> list[Subscriber]:
         """The subscribers of a client, by number."""
@@ -246,7 +278,7 @@ class SqliteStore:
             ).fetchone()
             return OtpGuard(key, *row) if row else OtpGuard(key)
 
-        return await self._run(read)
+        return await self._peek(read)
 
     async def get_web_session(self, digest: bytes) -> WebSession | None:
         """A web session by its token's digest, or None."""
@@ -258,7 +290,7 @@ class SqliteStore:
             ).fetchone()
             return _web_session(row) if row else None
 
-        return await self._run(read)
+        return await self._peek(read)
 
     async def get_challenge(self, digest: bytes) -> LoginChallenge | None:
         """A login challenge by its digest, or None."""
@@ -270,7 +302,7 @@ class SqliteStore:
             ).fetchone()
             return _challenge(row) if row else None
 
-        return await self._run(read)
+        return await self._peek(read)
 
     async def audit_log(
         self, *, msisdn: str | None = None, since: float | None = None, limit: int = 100
@@ -303,7 +335,7 @@ class SqliteStore:
             row = db.execute(_SELECT_SUBSCRIBER, (msisdn,)).fetchone()
             return (_session(srow) if srow else None), (_subscriber(row) if row else None)
 
-        return await self._run(read)
+        return await self._peek(read)
 
     async def commit(
         self,
@@ -424,7 +456,7 @@ class SqliteStore:
             ).fetchone()
             return row is not None
 
-        return await self._run(read)
+        return await self._peek(read)
 
     async def load_codes(self, msisdn: str, purpose: str, now: float) -> CodeSnapshot:
         """The code, guard and send counts of a number (and the global count), in one read."""
@@ -590,6 +622,18 @@ def _immediate(db: sqlite3.Connection) -> Iterator[None]:
         db.execute("ROLLBACK")
         raise
     db.execute("COMMIT")
+
+
+_BUSY = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
+
+
+def _open_reader(path: str) -> sqlite3.Connection:
+    # Used only on the event loop's thread; check_same_thread would refuse a store
+    # opened under one event loop and read under another (tests do that).
+    reader = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    reader.execute("PRAGMA busy_timeout = 0")
+    reader.execute("PRAGMA query_only = ON")
+    return reader
 
 
 def _configure(db: sqlite3.Connection) -> None:

@@ -55,8 +55,31 @@ def redact(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapp
     return event_dict
 
 
+class _NamedWriteLogger(structlog.WriteLogger):
+    """structlog's plain writer, with the name ``get_logger`` was given (for ``logger``)."""
+
+    def __init__(self, file: TextIO, name: str) -> None:
+        super().__init__(file)
+        self.name = name
+
+
+class _NamedWriteLoggerFactory:
+    def __init__(self, file: TextIO) -> None:
+        self._file = file
+
+    def __call__(self, *args: Any) -> _NamedWriteLogger:
+        return _NamedWriteLogger(self._file, str(args[0]) if args else "")
+
+
 def configure(level: str = "info", stream: TextIO | None = None) -> None:
-    """Route structlog and the standard library's logging to one JSON stream."""
+    """Route structlog and the standard library's logging to one JSON stream.
+
+    structlog's own lines are rendered and written by structlog itself: structlog's
+    performance guide names the standard library's machinery (records, handlers, their
+    locks) as the main cost of a log line, and a loaded gateway writes one per hop.
+    Libraries' standard-library records go through a handler with the same processors.
+    """
+    out = stream or sys.stderr
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
@@ -64,26 +87,27 @@ def configure(level: str = "info", stream: TextIO | None = None) -> None:
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         redact,
     ]
+    # Plain text tracebacks: dict_tracebacks would print local variables (secrets).
+    render: list[Any] = [
+        structlog.processors.format_exc_info,
+        structlog.processors.JSONRenderer(ensure_ascii=False),
+    ]
+    threshold = logging.getLevelName(level.upper())
     structlog.configure(
-        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
-        logger_factory=structlog.stdlib.LoggerFactory(),
-        wrapper_class=structlog.stdlib.BoundLogger,
+        processors=[*shared, *render],
+        logger_factory=_NamedWriteLoggerFactory(out),
+        wrapper_class=structlog.make_filtering_bound_logger(threshold),
         cache_logger_on_first_use=True,
     )
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=shared,
-        processors=[
-            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-            # Plain text tracebacks: dict_tracebacks would print local variables (secrets).
-            structlog.processors.format_exc_info,
-            structlog.processors.JSONRenderer(ensure_ascii=False),
-        ],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *render],
     )
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler = logging.StreamHandler(out)
     handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(level.upper())
+    root.setLevel(threshold)
     # Nothing we render uses the caller's file and line, thread or process names; the logging
     # HOWTO's "Optimization" section: not collecting them saves a stack walk per line.
     logging._srcfile = None

@@ -25,6 +25,8 @@ from ussd_gateway.errors import GatewayError, Unauthorized
 from ussd_gateway.metrics import CONTENT_TYPE
 
 DIALECT = web.AppKey("dialect_by_path", dict)
+LOGGED = web.RequestKey("logged_by_handler", bool)
+"""Set by a handler whose own line already describes the request (a USSD hop's)."""
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 log = structlog.get_logger("ussd_gateway.http")
@@ -49,7 +51,11 @@ def _error(request: web.Request, status: int, code: str, message: str) -> web.Re
 
 @web.middleware
 async def request_context(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Bind a request id, map errors to answers, and log one line per request."""
+    """Bind a request id, map errors to answers, and log one line per request.
+
+    An answered USSD hop is described by the engine's ``ussd_hop`` line (service, state,
+    outcome, time); a second line per hop would cost as much again on the busiest path.
+    """
     offered = request.headers.get("X-Request-Id", "")
     request_id = offered if _REQUEST_ID.fullmatch(offered) else uuid.uuid4().hex
     structlog.contextvars.clear_contextvars()
@@ -70,6 +76,8 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
         log.exception("unhandled_error")
         response = _error(request, 500, "internal", "internal error; it has been logged")
     response.headers["X-Request-Id"] = request_id
+    if request.get(LOGGED) and response.status == 200:
+        return response
     # The path only: a query string may carry a caller's token.
     log.info(
         "http_request",
@@ -129,7 +137,9 @@ def ussd_handler(spec: DialectSpec) -> Handler:
         body = await request.read()
         ussd_request = spec.parse(request.headers, body)
         reply = await request.app[ENGINE].handle(ussd_request)
-        return _answer(spec.render(reply, ussd_request))
+        answer = _answer(spec.render(reply, ussd_request))
+        request[LOGGED] = True
+        return answer
 
     return handle
 

@@ -5,31 +5,37 @@ from __future__ import annotations
 import io
 import json
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import structlog
 from support import read_log
 
+from ussd_gateway import logs
 
-def _capture() -> tuple[logging.Handler, io.StringIO]:
-    """A second handler with the run's own formatter (configured in conftest)."""
+
+@contextmanager
+def _captured() -> Iterator[io.StringIO]:
+    """The gateway's configuration writing to a string, then the run's own again."""
+    run_stream = logging.getLogger().handlers[0].stream  # type: ignore[attr-defined]
     stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(logging.getLogger().handlers[0].formatter)
-    logging.getLogger().addHandler(handler)
-    return handler, stream
+    logs.configure("debug", stream)
+    try:
+        yield stream
+    finally:
+        logs.configure("debug", run_stream)
 
 
 def test_redaction_of_secret_keys_and_numbers() -> None:
     """Secret-bearing keys are blanked and full numbers masked, also in stdlib records."""
-    handler, stream = _capture()
-    try:
+    with _captured() as stream:
         structlog.get_logger("t").info("hop", text="40718263", password="x", msisdn="375291234567",
                                        note="from 375291234567")
         logging.getLogger("other").info("plain %s", "375331112233")
         logging.getLogger("aiohttp.access").info('"POST /ussd?token=s3cr3t&x=1 HTTP/1.1" 200')
-    finally:
-        logging.getLogger().removeHandler(handler)
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert lines[0]["logger"] == "t" and lines[1]["logger"] == "other"
+    assert lines[0]["level"] == "info" and "timestamp" in lines[0]
     assert lines[0]["text"] == "[redacted]" and lines[0]["password"] == "[redacted]"
     assert lines[0]["msisdn"] == "37529***4567" and "1234567" not in lines[0]["note"]
     assert lines[1]["event"] == "plain 37533***2233"
@@ -38,15 +44,12 @@ def test_redaction_of_secret_keys_and_numbers() -> None:
 
 def test_exceptions_are_logged_without_local_variables() -> None:
     """A traceback is plain text: no local variables (a local PUK1 must not leak)."""
-    handler, stream = _capture()
-    try:
+    with _captured() as stream:
         puk = "31415926"  # noqa: F841 - the local a dict traceback would print
         try:
             raise RuntimeError("boom")
         except RuntimeError:
             structlog.get_logger("t").exception("failed")
-    finally:
-        logging.getLogger().removeHandler(handler)
     line = json.loads(stream.getvalue().splitlines()[0])
     assert "RuntimeError: boom" in line["exception"] and "31415926" not in stream.getvalue()
 
