@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+import threading
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -85,3 +88,50 @@ async def test_sweep_ends_idle_sessions_and_purges_old_ones(store: SqliteStore) 
     assert (result.expired, result.purged) == (1, 1)
     swept, _ = await store.load_hop("n:idle", OPEN_RU.msisdn)
     assert swept is not None and swept.data == {} and swept.end_reason == "expired"
+
+
+async def test_reads_do_not_queue_behind_the_writer(store: SqliteStore) -> None:
+    """A point read is answered while the writer's thread is busy (a commit's fsync)."""
+    release = threading.Event()
+    busy = asyncio.ensure_future(store._run(lambda db: release.wait(5)))
+    try:
+        read = await asyncio.wait_for(store.get_subscriber(OPEN_RU.msisdn), timeout=1)
+        assert read is not None and not busy.done()
+    finally:
+        release.set()
+        await busy
+
+
+async def test_a_committed_change_is_read_at_once(store: SqliteStore) -> None:
+    """The read connection sees every change the writer has acknowledged."""
+    before = await store.get_subscriber(OPEN_RU.msisdn)
+    assert before is not None
+    for round_ in range(3):
+        changed = replace(before, lang="en" if round_ % 2 == 0 else "ru")
+        await store.commit(ChangeSet.write(before, changed))
+        before = await store.get_subscriber(OPEN_RU.msisdn)
+        assert before is not None and before.lang == changed.lang
+
+
+async def test_a_busy_read_is_retried_on_the_writer_thread(store: SqliteStore) -> None:
+    """A read the read connection answers busy (a WAL reset) waits its turn on the writer's
+    thread, where the busy timeout applies; any other error is a StoreError, not retried."""
+    loop_thread = threading.get_ident()
+
+    def busy_on_the_loop(db: sqlite3.Connection) -> int:
+        if threading.get_ident() == loop_thread:
+            busy = sqlite3.OperationalError("database is locked")
+            busy.sqlite_errorcode = sqlite3.SQLITE_BUSY_RECOVERY
+            raise busy
+        return int(db.execute("SELECT count(*) FROM subscribers").fetchone()[0])
+
+    assert await store._peek(busy_on_the_loop) >= 1
+    tries: list[int] = []
+
+    def broken(db: sqlite3.Connection) -> None:
+        tries.append(threading.get_ident())
+        db.execute("SELECT nothing FROM nowhere")
+
+    with pytest.raises(StoreError):
+        await store._peek(broken)
+    assert tries == [loop_thread]

@@ -15,11 +15,11 @@ from ussd_gateway import logs
 
 
 @contextmanager
-def _captured() -> Iterator[io.StringIO]:
+def _captured(level: str = "debug") -> Iterator[io.StringIO]:
     """The gateway's configuration writing to a string, then the run's own again."""
     run_stream = logging.getLogger().handlers[0].stream  # type: ignore[attr-defined]
     stream = io.StringIO()
-    logs.configure("debug", stream)
+    logs.configure(level, stream)
     try:
         yield stream
     finally:
@@ -40,6 +40,17 @@ def test_redaction_of_secret_keys_and_numbers() -> None:
     assert lines[0]["msisdn"] == "37529***4567" and "1234567" not in lines[0]["note"]
     assert lines[1]["event"] == "plain 37533***2233"
     assert lines[2]["event"] == '"POST /ussd?token=[redacted]&x=1 HTTP/1.1" 200'
+
+
+def test_lines_below_the_level_are_not_written() -> None:
+    """At ``warning``, info lines are dropped, from structlog and from libraries alike."""
+    with _captured("warning") as stream:
+        structlog.get_logger("t").info("quiet")
+        logging.getLogger("other").info("quiet too")
+        structlog.get_logger("t").warning("loud")
+        logging.getLogger("other").error("loud too")
+    events = [json.loads(line)["event"] for line in stream.getvalue().splitlines()]
+    assert events == ["loud", "loud too"]
 
 
 def test_exceptions_are_logged_without_local_variables() -> None:
