@@ -9,7 +9,12 @@ from simulators.load_stats import FIGURES
 TARGET_RATIO = 0.5
 TARGET_P99_MS = 20.0
 TARGET_RSS_MIB = 150.0
-_LOWER_IS_BETTER = {"p50_ms", "p95_ms", "p99_ms", "errors"}
+_LOWER_IS_BETTER = {"p50_ms", "p95_ms", "p99_ms", "errors", "server_cpu_us", "tool_cpu_us"}
+CPU_FIGURES = (
+    ("server_cpu_us", "CPU µs/hop", "{:.0f}"),
+    ("tool_cpu_us", "tool µs/hop", "{:.0f}"),
+)
+"""CPU per measured hop (bench/cpu.py): the server's processes, and the load tool's."""
 
 
 def _ratio(key: str, gateway: float, bare: float) -> str:
@@ -41,7 +46,9 @@ def render(doc: dict[str, Any]) -> list[str]:
     for label, pair in doc["ratio"].items():
         g, b = pair["gateway"], pair["bare"]
         n = label.replace("+think", f"+{g['think']:g}s")
-        for key, name, fmt in FIGURES:
+        for key, name, fmt in FIGURES + CPU_FIGURES:
+            if key not in g or key not in b:
+                continue  # a document from before CPU was measured
             lines.append(
                 f"{n:<10}{name:<12}{fmt.format(g[key]):>12}{fmt.format(b[key]):>12}"
                 f"{_ratio(key, g[key], b[key]):>10}"

@@ -29,6 +29,7 @@ from typing import Any
 
 import aiohttp
 
+from bench.cpu import run_measured
 from bench.report import render
 from bench.seed import seed
 from simulators.load import LoadConfig, Mix, hold_sessions, run_load
@@ -94,8 +95,8 @@ def machine() -> dict[str, Any]:
 
 
 @asynccontextmanager
-async def bare_process() -> AsyncIterator[str]:
-    """The bare server on a free port; yields its URL."""
+async def bare_process() -> AsyncIterator[tuple[str, int]]:
+    """The bare server on a free port; yields its URL and process id."""
     port = free_port()
     args = [sys.executable, "-m", "bench.bare", "--port", str(port), "--secret", SECRET]
     # Our own module with our own arguments; starting it is not on any measured path.
@@ -112,7 +113,7 @@ async def bare_process() -> AsyncIterator[str]:
                             break
                 except aiohttp.ClientConnectionError:
                     await asyncio.sleep(0.05)
-        yield url
+        yield url, process.pid
     finally:
         process.terminate()
         process.wait(timeout=10)
@@ -156,7 +157,7 @@ async def measure(seconds: float, work: Path, workers: int) -> dict[str, Any]:
     env = gateway_env(database, work)
     doc: dict[str, Any] = {"seconds": seconds, "seed_seconds": round(seeded, 2), "workers": workers}
     async with (
-        bare_process() as bare_url,
+        bare_process() as (bare_url, bare_pid),
         gateway_process(env, serve_args=["--workers", str(workers)]) as gateway,
     ):
         ratio: dict[str, Any] = {}
@@ -164,10 +165,15 @@ async def measure(seconds: float, work: Path, workers: int) -> dict[str, Any]:
         rows.append((f"{HANDSETS[-1]}+think", HANDSETS[-1], THINK))
         for label, n, think in rows:
             say(f"{label} handsets: gateway ...")
-            g = await run_load(_config(gateway.url, n, seconds, RATIO_RANGE, think=think))
+            g, g_cpu = await run_measured(
+                _config(gateway.url, n, seconds, RATIO_RANGE, think=think),
+                gateway_pids(gateway.process.pid),
+            )
             say(f"{label} handsets: bare ...")
-            b = await run_load(_config(bare_url, n, seconds, RATIO_RANGE, think=think))
-            ratio[label] = {"gateway": g.summary(), "bare": b.summary()}
+            b, b_cpu = await run_measured(
+                _config(bare_url, n, seconds, RATIO_RANGE, think=think), [bare_pid]
+            )
+            ratio[label] = {"gateway": g.summary() | g_cpu, "bare": b.summary() | b_cpu}
         doc["ratio"] = ratio
         say("full mix (wrong PUK1s, password sets, codes, MO) ...")
         full = await run_load(
