@@ -832,37 +832,60 @@ def _write_web_session(db: sqlite3.Connection, version_read: int | None, w: WebS
 
 
 def _write_session(db: sqlite3.Connection, s: UssdSession, hop_read: int | None) -> None:
-    values = (
-        s.msisdn,
-        s.service,
-        s.state,
-        s.lang,
-        json.dumps(s.data),
-        s.started_at,
-        s.updated_at,
-        s.hop,
-        s.last_hop_key,
-        json.dumps(s.last_reply, ensure_ascii=False),
-        s.ended_at,
-        s.end_reason,
-        s.id,
-    )
+    data = json.dumps(s.data)
+    reply = json.dumps(s.last_reply, ensure_ascii=False)
     if hop_read is None:
         try:
             db.execute(
                 "INSERT INTO ussd_sessions (msisdn, service, state, lang, data, started_at,"
                 " updated_at, hop, last_hop_key, last_reply, ended_at, end_reason, id)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                values,
+                (
+                    s.msisdn,
+                    s.service,
+                    s.state,
+                    s.lang,
+                    data,
+                    s.started_at,
+                    s.updated_at,
+                    s.hop,
+                    s.last_hop_key,
+                    reply,
+                    s.ended_at,
+                    s.end_reason,
+                    s.id,
+                ),
             )
         except sqlite3.IntegrityError as exc:
             raise ConcurrentUpdate("session was created by another hop") from exc
         return
-    cur = db.execute(
-        "UPDATE ussd_sessions SET msisdn = ?, service = ?, state = ?, lang = ?, data = ?,"
-        " started_at = ?, updated_at = ?, hop = ?, last_hop_key = ?, last_reply = ?,"
-        " ended_at = ?, end_reason = ? WHERE id = ? AND hop = ?",
-        (*values, hop_read),
-    )
+    # A later hop moves a live session: its number, service, language and start never
+    # change, and SQLite rewrites an index whenever its columns (or those of a partial
+    # index's WHERE) are SET, so only what moves is SET. A session the sweeper ended since
+    # it was read (ended_at set, hop unchanged) is not brought back: the hop is rerun.
+    if s.ended_at is None:
+        cur = db.execute(
+            "UPDATE ussd_sessions SET state = ?, data = ?, updated_at = ?, hop = ?,"
+            " last_hop_key = ?, last_reply = ? WHERE id = ? AND hop = ? AND ended_at IS NULL",
+            (s.state, data, s.updated_at, s.hop, s.last_hop_key, reply, s.id, hop_read),
+        )
+    else:
+        cur = db.execute(
+            "UPDATE ussd_sessions SET state = ?, data = ?, updated_at = ?, hop = ?,"
+            " last_hop_key = ?, last_reply = ?, ended_at = ?, end_reason = ?"
+            " WHERE id = ? AND hop = ? AND ended_at IS NULL",
+            (
+                s.state,
+                data,
+                s.updated_at,
+                s.hop,
+                s.last_hop_key,
+                reply,
+                s.ended_at,
+                s.end_reason,
+                s.id,
+                hop_read,
+            ),
+        )
     if cur.rowcount != 1:
         raise ConcurrentUpdate("session moved since it was read")

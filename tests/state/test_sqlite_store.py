@@ -21,7 +21,7 @@ async def test_pragmas_and_schema_version(store: SqliteStore) -> None:
     """WAL, synchronous=FULL and the latest schema version are in force."""
     with sqlite3.connect(store.path) as db:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert db.execute("PRAGMA user_version").fetchone()[0] == 4
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 5
 
 
 async def test_migrations_are_idempotent(store: SqliteStore) -> None:
@@ -65,6 +65,21 @@ async def test_session_write_is_checked_by_hop(store: SqliteStore) -> None:
     await store.commit(ChangeSet(), session=replace(session, hop=2), session_hop_read=1)
     with pytest.raises(ConcurrentUpdate):
         await store.commit(ChangeSet(), session=replace(session, hop=2), session_hop_read=1)
+
+
+async def test_a_session_the_sweeper_ended_is_not_brought_back(store: SqliteStore) -> None:
+    """A hop read before the sweeper ended its session loses its write; the row stays ended."""
+    session = UssdSession("native:swept", OPEN_RU.msisdn, "access", "menu_open", "ru", 1.0, 1.0,
+                          1, "0:x", {"text": "t", "ends": False, "encoding": "ucs2", "length": 1})
+    await store.commit(ChangeSet(), session=session, session_hop_read=None)
+    await store.sweep_sessions(1000.0, idle=60.0, total=180.0, keep=3600.0)
+    for ended_at in (None, 1001.0):  # a later hop, and the engine ending the session itself
+        later = replace(session, state="confirm_close", hop=2, updated_at=1001.0,
+                        ended_at=ended_at, end_reason="completed" if ended_at else None)
+        with pytest.raises(ConcurrentUpdate):
+            await store.commit(ChangeSet(), session=later, session_hop_read=1)
+    row, _ = await store.load_hop("native:swept", OPEN_RU.msisdn)
+    assert row is not None and row.end_reason == "expired" and row.state == "menu_open"
 
 
 async def test_plain_password_cannot_be_stored(store: SqliteStore) -> None:
