@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO_DIR ?= var/demo
 
-.PHONY: run test install check-menus clean bench bench-hop bench-profile bench-quick
+.PHONY: run test install check-menus clean bench bench-hop bench-machine bench-profile bench-quick
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ clean:
 
 bench-hop: $(STAMP)
 	$(BIN)/python -m bench.hop_cost --cycles 300
+
+# The menu machine alone: µs per step on the loader's class and on ours (menus/machine.py).
+bench-machine: $(STAMP)
+	$(BIN)/python -m bench.machine_cost
 
 # The gateway against the bare server under simulated handsets, one table (README: Performance).
 BENCH_SECONDS ?= 20

@@ -8,6 +8,7 @@ that log holds any PUK1, password or caller secret the tests typed.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -46,7 +47,7 @@ def pytest_configure(config: pytest.Config) -> None:
             old.unlink(missing_ok=True)
     stream = LOG_PATH.open("w", encoding="utf-8", buffering=1)  # line-buffered: always current
     config.stash[_LOG_STREAM] = stream
-    logs.configure("debug", stream)
+    logs.configure("debug", stream, cache_loggers=False)
 
 
 _LOG_STREAM = pytest.StashKey[object]()
@@ -163,3 +164,12 @@ def _no_ambient_config(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
 
 
+@pytest.fixture(autouse=True)
+def _run_log_stream(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After a test that configured logging itself (``serve`` in-process writes to the
+    test's captured stderr, closed when the test ends), the run's own log again."""
+    yield
+    stream = request.config.stash.get(_LOG_STREAM, None)
+    handlers = logging.getLogger().handlers
+    if stream is not None and [getattr(h, "stream", None) for h in handlers] != [stream]:
+        logs.configure("debug", stream, cache_loggers=False)  # type: ignore[arg-type]

@@ -106,10 +106,11 @@ class Engine:
         except InvalidMsisdn as exc:
             raise BadRequest(f"msisdn: {exc}") from None
         key = f"{req.dialect}:{req.session_id}"
+        tag = self._hop_tag(req.hop_key)  # once a hop: an HMAC, compared and stored
         async with self._locks.hold(key):
             for _ in range(_RETRIES):
                 try:
-                    result = await self._hop(key, req, msisdn)
+                    result = await self._hop(key, req, msisdn, tag)
                     break
                 except ConcurrentUpdate:
                     self.metrics.conflicts.inc()
@@ -136,11 +137,11 @@ class Engine:
 
     # --- the hop -------------------------------------------------------------------
 
-    async def _hop(self, key: str, req: UssdRequest, msisdn: str) -> _Result:
+    async def _hop(self, key: str, req: UssdRequest, msisdn: str, tag: str) -> _Result:
         now = self.clock()
         session, subscriber = await self.store.load_hop(key, msisdn)
         if session is None:
-            return await self._begin(key, req, msisdn, subscriber, now)
+            return await self._begin(key, req, msisdn, subscriber, now, tag)
         if session.msisdn != msisdn:
             # Another number on a known session id: a forged or broken request.
             return _Result(self._end_text(None, "not_available", session.lang), outcome="refused")
@@ -149,9 +150,9 @@ class Engine:
             if session.ended:
                 return _Result(reply("", ends=True), session.service, outcome="already_ended")
             ack = reply("", ends=True)
-            await self._end_session(session, req, ack, now, str(req.op))
+            await self._end_session(session, tag, ack, now, str(req.op))
             return _Result(ack, session.service, session.state, outcome=str(req.op))
-        if self._hop_tag(req.hop_key) == session.last_hop_key:
+        if tag == session.last_hop_key:
             return _Result(
                 UssdReply.from_dict(session.last_reply), session.service, session.state, "repeat"
             )
@@ -166,13 +167,19 @@ class Engine:
             or subscriber is None
         ):
             expired = self._end_text(menu, "session_expired", session.lang)
-            await self._end_session(session, req, expired, now, "expired")
+            await self._end_session(session, tag, expired, now, "expired")
             return _Result(expired, session.service, session.state, "expired")
         text = self._this_input(req, session)
-        return await self._continue(menu, session, subscriber, req, text, now)
+        return await self._continue(menu, session, subscriber, tag, text, now)
 
     async def _begin(
-        self, key: str, req: UssdRequest, msisdn: str, sub: Subscriber | None, now: float
+        self,
+        key: str,
+        req: UssdRequest,
+        msisdn: str,
+        sub: Subscriber | None,
+        now: float,
+        tag: str,
     ) -> _Result:
         lang = sub.lang if sub else DEFAULT_LANGUAGE
         if req.op in (Op.ABORT, Op.TIMEOUT):
@@ -216,7 +223,7 @@ class Engine:
             started_at=now,
             updated_at=now,
             hop=1,
-            last_hop_key=self._hop_tag(req.hop_key),
+            last_hop_key=tag,
             last_reply=answer.to_dict(),
             data=data,
             ended_at=now if answer.ends else None,
@@ -230,7 +237,7 @@ class Engine:
         menu: Menu,
         session: UssdSession,
         sub: Subscriber,
-        req: UssdRequest,
+        tag: str,
         text: str,
         now: float,
     ) -> _Result:
@@ -245,7 +252,7 @@ class Engine:
                 ends = final and shown == len(pages) - 1
                 answer = reply(pages[shown], ends=ends)
                 kept = {} if ends else {**data, "pages": pages, "page": shown}
-                await self._save(session, req, answer, now, session.state, kept)
+                await self._save(session, tag, answer, now, session.state, kept)
                 return _Result(answer, menu.name, session.state, "page")
         lang = session.lang
         services = self._services(menu, lang, now)
@@ -257,7 +264,7 @@ class Engine:
                 await _settle(machine.send(event, text=text))
             answer, kept = self._render(menu, model, lang)
             state, changes = str(model.state), model.changes
-        await self._save(session, req, answer, now, state, kept, changes)
+        await self._save(session, tag, answer, now, state, kept, changes)
         return _Result(answer, menu.name, state)
 
     # --- helpers -------------------------------------------------------------------
@@ -330,7 +337,7 @@ class Engine:
     async def _save(
         self,
         session: UssdSession,
-        req: UssdRequest,
+        tag: str,
         answer: UssdReply,
         now: float,
         state: str,
@@ -343,7 +350,7 @@ class Engine:
             data=data,
             updated_at=now,
             hop=session.hop + 1,
-            last_hop_key=self._hop_tag(req.hop_key),
+            last_hop_key=tag,
             last_reply=answer.to_dict(),
             ended_at=now if answer.ends else None,
             end_reason="completed" if answer.ends else None,
@@ -353,7 +360,7 @@ class Engine:
         )
 
     async def _end_session(
-        self, session: UssdSession, req: UssdRequest, answer: UssdReply, now: float, reason: str
+        self, session: UssdSession, tag: str, answer: UssdReply, now: float, reason: str
     ) -> None:
         """End a session the network or the clock ended; what it held is annulled."""
         ended = replace(
@@ -361,7 +368,7 @@ class Engine:
             data={},
             updated_at=now,
             hop=session.hop + 1,
-            last_hop_key=self._hop_tag(req.hop_key),
+            last_hop_key=tag,
             last_reply=answer.to_dict(),
             ended_at=now,
             end_reason=reason,

@@ -71,13 +71,19 @@ class _NamedWriteLoggerFactory:
         return _NamedWriteLogger(self._file, str(args[0]) if args else "")
 
 
-def configure(level: str = "info", stream: TextIO | None = None) -> None:
+def configure(
+    level: str = "info", stream: TextIO | None = None, *, cache_loggers: bool = True
+) -> None:
     """Route structlog and the standard library's logging to one JSON stream.
 
     structlog's own lines are rendered and written by structlog itself: structlog's
     performance guide names the standard library's machinery (records, handlers, their
     locks) as the main cost of a log line, and a loaded gateway writes one per hop.
     Libraries' standard-library records go through a handler with the same processors.
+
+    ``cache_loggers`` lets each logger keep its assembled chain (and stream) after its
+    first line, as a process that configures once wants; a test run that configures again
+    (another stream, another level) passes False so no logger keeps a stream it replaced.
     """
     out = stream or sys.stderr
     shared: list[Any] = [
@@ -97,7 +103,7 @@ def configure(level: str = "info", stream: TextIO | None = None) -> None:
         processors=[*shared, *render],
         logger_factory=_NamedWriteLoggerFactory(out),
         wrapper_class=structlog.make_filtering_bound_logger(threshold),
-        cache_logger_on_first_use=True,
+        cache_logger_on_first_use=cache_loggers,
     )
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=shared,

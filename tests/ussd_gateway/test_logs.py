@@ -19,11 +19,11 @@ def _captured(level: str = "debug") -> Iterator[io.StringIO]:
     """The gateway's configuration writing to a string, then the run's own again."""
     run_stream = logging.getLogger().handlers[0].stream  # type: ignore[attr-defined]
     stream = io.StringIO()
-    logs.configure(level, stream)
+    logs.configure(level, stream, cache_loggers=False)
     try:
         yield stream
     finally:
-        logs.configure("debug", run_stream)
+        logs.configure("debug", run_stream, cache_loggers=False)
 
 
 def test_redaction_of_secret_keys_and_numbers() -> None:

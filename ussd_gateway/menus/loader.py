@@ -2,12 +2,12 @@
 
 Start-up runs the checker first, so a broken menu stops the gateway with ``file:line``
 problems instead of failing a subscriber's hop later. The machine itself is built by the
-library's own loader (``statemachine.io``) from the file's ``machine`` section.
+library's own reader and builder (``statemachine.io``) from the file's ``machine`` section
+(``machine.py``).
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from statemachine import StateChart
-from statemachine.io import load as load_machine
 
 from sms.encoding import Encoding, ussd_limit
 from ussd_gateway.errors import MenuDefinitionError
 from ussd_gateway.menus.check import COMMON_FILE, check_files, default_menu_paths
+from ussd_gateway.menus.machine import machine_class
 from ussd_gateway.menus.source import read_menu_file
 from ussd_gateway.paginate import Navigation
 
@@ -176,14 +176,10 @@ def _texts_map(raw: Mapping[str, Any]) -> dict[str, Texts]:
 
 def _build(path: Path, data: Mapping[str, Any]) -> Menu:
     machine_doc = data["machine"]
-    # JSON keeps every string as written (YAML would re-read `on`/`no` as booleans).
-    cls = load_machine(json.dumps(machine_doc), format="json")
-    # Under StateChart an exception in a callback becomes an event and the state still
-    # changes; a failed commit must instead fail the hop and change nothing.
-    cls.catch_errors_as_events = False
+    name = str(machine_doc.get("name") or path.stem)
+    cls = machine_class(machine_doc, name)
     screens = {str(state): _screen(raw) for state, raw in (data.get("screens") or {}).items()}
     finals = frozenset(s.id for s in cls.final_states)
-    name = str(machine_doc.get("name") or path.stem)
     raw_limits = data["service"].get("limit") or {}
     limits = {Encoding(k): int(v) for k, v in raw_limits.items()}
     return Menu(

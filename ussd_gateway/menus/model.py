@@ -72,43 +72,54 @@ class MenuModel:
         self._outcome: str | None = None
 
     # --- guards ------------------------------------------------------------------
+    # Properties: the machine reads them as attributes, with no call signature to bind.
 
+    @property
     def access_is_open(self) -> bool:
         """Access is open."""
         return self.subscriber.access_open
 
+    @property
     def subscriber_closed_access(self) -> bool:
         """The subscriber closed access (and so may reopen it)."""
         return self.subscriber.closed_by is ClosedBy.SUBSCRIBER
 
+    @property
     def organisation_closed_access(self) -> bool:
         """The subscriber's organisation closed access."""
         return self.subscriber.closed_by is ClosedBy.ORGANISATION
 
+    @property
     def operator_closed_access(self) -> bool:
         """The operator closed access."""
         return self.subscriber.closed_by is ClosedBy.OPERATOR
 
+    @property
     def opening_is_locked(self) -> bool:
         """Five wrong PUK1s locked opening."""
         return self.subscriber.puk_locked
 
+    @property
     def puk_was_accepted(self) -> bool:
         """The PUK1 just typed opened access."""
         return self._outcome == PukOutcome.ACCEPTED
 
+    @property
     def this_puk_locked_opening(self) -> bool:
         """The PUK1 just typed was the 5th wrong one in a row."""
         return self._outcome == PukOutcome.LOCKED_NOW
 
+    @property
     def password_was_proposed(self) -> bool:
         """The first password entry passed the policy."""
         return self._outcome == "proposed"
 
+    @property
     def password_was_set(self) -> bool:
         """The confirmation matched and the password is set."""
         return self._outcome == "set"
 
+    @property
     def attempts_are_exhausted(self) -> bool:
         """No password attempts are left in this session."""
         return int(self.data.get("attempts", 0)) >= PASSWORD_ATTEMPTS
