@@ -1,6 +1,6 @@
 """Where a loaded gateway's time goes: py-spy samples the real process under ussd-load.
 
-    python -m bench.profile [--handsets 50] [--seconds 8] [--top 30]    (make bench-profile)
+    python -m bench.profile [--handsets 50] [--seconds 8] [--top 30] [--cpu]  (make bench-profile)
 
 Starts the gateway on a fresh database (as ``make bench`` does), runs the access dialogue
 with ``--handsets`` handsets and has py-spy sample the process meanwhile (every thread,
@@ -49,7 +49,7 @@ def tally(raw: str) -> tuple[int, Counter[str], Counter[str]]:
     return total, inclusive, own
 
 
-async def _profile(handsets: int, seconds: float, out: Path, work: Path) -> None:
+async def _profile(handsets: int, seconds: float, out: Path, work: Path, idle: bool) -> None:
     database = work / "gateway.sqlite3"
     await seed(database, Pepper.from_hex(PEPPER_HEX), 100_000)
     env = gateway_env(database, work)
@@ -57,7 +57,7 @@ async def _profile(handsets: int, seconds: float, out: Path, work: Path) -> None
     async with gateway_process(env) as gateway:
         spy = subprocess.Popen(  # noqa: S603, ASYNC220 - our own tool, not on a measured path
             [spy_exe, "record", "-p", str(gateway.process.pid), "-d", str(int(seconds)),
-             "-r", "250", "-f", "raw", "-o", str(out), "--idle", "--threads"],
+             "-r", "250", "-f", "raw", "-o", str(out), "--threads", *(["--idle"] * idle)],
             stdout=subprocess.DEVNULL,
         )  # fmt: skip
         config = _config(gateway.url, handsets, seconds + 1, (0, 100_000))
@@ -73,12 +73,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--out", type=Path, default=Path("var/bench/profile.txt"))
+    parser.add_argument(
+        "--cpu", action="store_true", help="on-CPU samples only (where CPU time goes, not waits)"
+    )
     args = parser.parse_args(argv)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=args.out.parent) as tmp:
-        asyncio.run(_profile(args.handsets, args.seconds, args.out, Path(tmp)))
+        asyncio.run(_profile(args.handsets, args.seconds, args.out, Path(tmp), not args.cpu))
     total, inclusive, own = tally(args.out.read_text(encoding="utf-8"))
-    print(f"\n{total} samples over every thread (raw stacks: {args.out})\ninclusive:")
+    kind = "on-CPU samples" if args.cpu else "samples (idle included)"
+    print(f"\n{total} {kind} over every thread (raw stacks: {args.out})\ninclusive:")
     for name, n in inclusive.most_common(args.top):
         print(f"  {100 * n / total:5.1f}%  {name[:110]}")
     print("self:")

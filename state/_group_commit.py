@@ -3,10 +3,10 @@
 With ``synchronous=FULL`` every commit waits for the disk, and one connection makes one
 commit at a time, so under load hops queue behind each other's fsyncs while the CPU idles.
 Here a commit is queued; whenever the connection is free, everything queued is written in
-ONE transaction — each unit of work inside its own savepoint, in order — and committed with
-one fsync. Each caller's await returns (or raises) only after that COMMIT: an acknowledged
-change is as durable as before, and a unit that fails (a version conflict) is rolled back
-to its savepoint alone, exactly as if the units had run one after another.
+ONE transaction, in order, and committed with one fsync. Each caller's await returns (or
+raises) only after that COMMIT: an acknowledged change is as durable as before, and a unit
+that fails (a version conflict) is undone alone (the group is run again with each unit in
+a savepoint), exactly as if the units had run one after another.
 """
 
 from __future__ import annotations
@@ -70,24 +70,51 @@ class GroupCommit:
 
 
 def _commit_group(db: sqlite3.Connection, works: list[Work]) -> list[Exception | None]:
-    outcomes: list[Exception | None] = []
     db.execute("BEGIN IMMEDIATE")
     try:
-        for work in works:
-            db.execute("SAVEPOINT unit")
-            try:
-                work(db)
-            except Exception as exc:
-                db.execute("ROLLBACK TO unit")
-                outcomes.append(_mapped(exc))
-            else:
-                outcomes.append(None)
-            db.execute("RELEASE unit")
+        # A unit fails rarely (a version conflict), so the group first runs as it is; only
+        # if a unit fails is it rolled back and run again with each unit in a savepoint,
+        # the failing one undone alone. A unit is a pure function of its change set, so
+        # running it again on the rolled-back database does exactly what it did.
+        failure = _run_plain(db, works)
+        if failure is None:
+            db.execute("COMMIT")
+            return [None] * len(works)
+        db.execute("ROLLBACK")
+        if len(works) == 1:
+            return [_mapped(failure)]
+        db.execute("BEGIN IMMEDIATE")
+        outcomes = _run_in_savepoints(db, works)
         db.execute("COMMIT")
     except BaseException:
         if db.in_transaction:
             db.execute("ROLLBACK")
         raise
+    return outcomes
+
+
+def _run_plain(db: sqlite3.Connection, works: list[Work]) -> Exception | None:
+    """Run every unit; the first failure, if any (the transaction then holds a part)."""
+    for work in works:
+        try:
+            work(db)
+        except Exception as exc:
+            return exc
+    return None
+
+
+def _run_in_savepoints(db: sqlite3.Connection, works: list[Work]) -> list[Exception | None]:
+    outcomes: list[Exception | None] = []
+    for work in works:
+        db.execute("SAVEPOINT unit")
+        try:
+            work(db)
+        except Exception as exc:
+            db.execute("ROLLBACK TO unit")
+            outcomes.append(_mapped(exc))
+        else:
+            outcomes.append(None)
+        db.execute("RELEASE unit")
     return outcomes
 
 

@@ -94,3 +94,21 @@ async def test_a_failed_transaction_fails_every_caller(tmp_path: Path) -> None:
     group = GroupCommit(broken)
     with pytest.raises(StoreError):
         await asyncio.gather(group.submit(_insert(1)), group.submit(_insert(2)))
+
+
+async def test_savepoints_only_when_a_unit_fails(tmp_path: Path) -> None:
+    """A group that succeeds is plain statements; a lone failing unit leaves nothing behind."""
+    runner = _Recorder(tmp_path / "t.sqlite3")
+    statements: list[str] = []
+    runner.db.set_trace_callback(statements.append)
+    group = GroupCommit(runner)
+    await asyncio.gather(*(group.submit(_insert(n)) for n in (1, 2)))
+    assert not [s for s in statements if "SAVEPOINT" in s]
+    with pytest.raises(ConcurrentUpdate):
+        await group.submit(_insert(3))
+    assert not [s for s in statements if "SAVEPOINT" in s]  # alone: the rollback undoes it
+    results = await asyncio.gather(group.submit(_insert(4)), group.submit(_insert(3)),
+                                   group.submit(_insert(5)), return_exceptions=True)
+    assert results[0] is None and isinstance(results[1], ConcurrentUpdate) and results[2] is None
+    assert [s for s in statements if "SAVEPOINT" in s]  # the failing group ran again in them
+    assert runner.rows() == [1, 2, 4, 5]

@@ -34,6 +34,7 @@ class MachinePool:
     def __init__(self, menu: Menu) -> None:
         self.menu = menu
         self._idle: list[tuple[StateChart[Any], MenuModel]] = []
+        self._entry = _silent_entry(menu.machine)
 
     @contextmanager
     def lease(
@@ -44,7 +45,15 @@ class MachinePool:
         data: dict[str, Any],
         services: HopServices,
     ) -> Iterator[tuple[StateChart[Any], MenuModel]]:
-        """A machine positioned at ``state`` (None: to be activated) on a fresh model."""
+        """A machine positioned at ``state`` (None: to be activated) on a fresh model.
+
+        A first hop's machine is put straight in the initial state when entering it does
+        nothing (no enter callback), so ``activate_initial_state()`` only takes its eventless
+        transitions: the library's initial pseudo-transition would be a microstep that calls
+        nothing.
+        """
+        if state is None:
+            state = self._entry
         if self._idle:
             machine, model = self._idle.pop()
             model.reset(state=state, subscriber=subscriber, data=data, services=services)
@@ -59,6 +68,18 @@ class MachinePool:
 
     def __len__(self) -> int:
         return len(self._idle)
+
+
+def _silent_entry(machine: type[StateChart[Any]]) -> str | None:
+    """The initial state's id if entering it calls nothing, else None."""
+    initial = machine.initial_state
+    if initial is None:
+        return None
+    named = [spec for spec in initial.enter if not spec.is_convention]
+    conventions = {spec.func for spec in initial.enter if spec.is_convention}
+    if named or any(hasattr(MenuModel, name) for name in conventions):
+        return None
+    return str(initial.id)
 
 
 def _restart(machine: StateChart[Any], *, activating: bool) -> None:

@@ -10,7 +10,8 @@ from state.credentials import PasswordHasher, Pepper
 from state.models import ClientKind, ClosedBy, Subscriber
 from ussd_gateway.menus.loader import load_catalog
 from ussd_gateway.menus.model import HopServices, Notice
-from ussd_gateway.menus.pool import MachinePool
+from ussd_gateway.menus.machine import machine_class
+from ussd_gateway.menus.pool import MachinePool, _silent_entry
 
 PEPPER = Pepper.from_hex("11" * 32)
 SERVICES = HopServices(pepper=PEPPER, hasher=PasswordHasher(), now=1000.0, lock_alert="alert")
@@ -83,3 +84,19 @@ def test_concurrent_leases_get_distinct_pairs() -> None:
         assert a[0] is not b[0] and a[1] is not b[1]
         assert a[1].state == "menu_open" and b[1].state == "menu_closed"
     assert len(pool) == 2
+
+
+def test_a_first_hop_starts_in_the_initial_state_only_when_entering_it_calls_nothing() -> None:
+    """The shortcut past the library's initial microstep is taken only where it skips nothing."""
+    quiet = {"name": "q", "states": {"a": {"initial": True, "transitions": [{"target": "b"}]},
+                                     "b": {"final": True}}}  # fmt: skip
+    loud = {"name": "l", "states": {"a": {"initial": True, "enter": "close_access",
+                                          "transitions": [{"target": "b"}]},
+                                    "b": {"final": True}}}  # fmt: skip
+    assert _silent_entry(machine_class(quiet, "q")) == "a"
+    assert _silent_entry(machine_class(loud, "l")) is None
+    pool = _pool()
+    with pool.lease(state=None, subscriber=OPEN, data={}, services=SERVICES) as (machine, model):
+        assert model.state == "start"  # put there, not yet past its eventless transitions
+        machine.activate_initial_state()
+        assert model.state == "menu_open"
