@@ -671,6 +671,8 @@ def _statements(script: str) -> list[str]:
 
 
 def _apply(db: sqlite3.Connection, changes: ChangeSet) -> None:
+    # Most hops change nothing but their session; an executemany of nothing still looks up,
+    # binds and resets its statement, so each one runs only when it has rows.
     for version_read, sub in changes.subscribers:
         cur = db.execute(
             "UPDATE subscribers SET lang = ?, closed_by = ?, closed_reason = ?, closed_at = ?,"
@@ -697,21 +699,24 @@ def _apply(db: sqlite3.Connection, changes: ChangeSet) -> None:
         )
         if cur.rowcount != 1:
             raise ConcurrentUpdate(f"subscriber changed since version {version_read}")
-    db.executemany(
-        "INSERT INTO audit (at, msisdn, action, actor, channel, detail) VALUES (?, ?, ?, ?, ?, ?)",
-        [
-            (e.at, e.msisdn, e.action, e.actor, str(e.channel), json.dumps(e.detail))
-            for e in changes.audit
-        ],
-    )
-    db.executemany(
-        "INSERT INTO outbox (created_at, msisdn, kind, body, next_attempt_at, expires_at)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        [
-            (m.created_at, m.msisdn, m.kind, m.body, m.created_at, m.expires_at)
-            for m in changes.outbox
-        ],
-    )
+    if changes.audit:
+        db.executemany(
+            "INSERT INTO audit (at, msisdn, action, actor, channel, detail)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (e.at, e.msisdn, e.action, e.actor, str(e.channel), json.dumps(e.detail))
+                for e in changes.audit
+            ],
+        )
+    if changes.outbox:
+        db.executemany(
+            "INSERT INTO outbox (created_at, msisdn, kind, body, next_attempt_at, expires_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (m.created_at, m.msisdn, m.kind, m.body, m.created_at, m.expires_at)
+                for m in changes.outbox
+            ],
+        )
     for version_read, guard in changes.guards:
         cur = db.execute(
             "UPDATE otp_guards SET failures = ?, locked_until = ?, version = ?"
@@ -730,14 +735,15 @@ def _apply(db: sqlite3.Connection, changes: ChangeSet) -> None:
             )
         except sqlite3.IntegrityError as exc:
             raise ConcurrentUpdate("code guard was created by another writer") from exc
-    db.executemany(
-        "INSERT OR REPLACE INTO otp_codes (msisdn, purpose, digest, created_at, expires_at,"
-        " attempts, used_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [
-            (c.msisdn, c.purpose, c.digest, c.created_at, c.expires_at, c.attempts, c.used_at)
-            for c in changes.codes
-        ],
-    )
+    if changes.codes:
+        db.executemany(
+            "INSERT OR REPLACE INTO otp_codes (msisdn, purpose, digest, created_at, expires_at,"
+            " attempts, used_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                (c.msisdn, c.purpose, c.digest, c.created_at, c.expires_at, c.attempts, c.used_at)
+                for c in changes.codes
+            ],
+        )
     for receipt in changes.mo_receipts:
         try:
             db.execute(
@@ -746,10 +752,11 @@ def _apply(db: sqlite3.Connection, changes: ChangeSet) -> None:
             )
         except sqlite3.IntegrityError as exc:
             raise ConcurrentUpdate("this MO was answered by another delivery") from exc
-    db.executemany(
-        "INSERT INTO code_sends (msisdn, purpose, channel, at) VALUES (?, ?, ?, ?)",
-        [(s.msisdn, s.purpose, str(s.channel), s.at) for s in changes.code_sends],
-    )
+    if changes.code_sends:
+        db.executemany(
+            "INSERT INTO code_sends (msisdn, purpose, channel, at) VALUES (?, ?, ?, ?)",
+            [(s.msisdn, s.purpose, str(s.channel), s.at) for s in changes.code_sends],
+        )
     for version_read, client in changes.clients:
         cur = db.execute(
             "UPDATE clients SET account_password_hash = ?, account_password_changed_at = ?,"
@@ -769,30 +776,32 @@ def _apply(db: sqlite3.Connection, changes: ChangeSet) -> None:
     for session_read, web in changes.web_sessions:
         if session_read is not None:
             _write_web_session(db, session_read, web)
-    db.executemany(
-        "UPDATE web_sessions SET ended_at = ?, end_reason = ?, version = version + 1"
-        " WHERE msisdn = ? AND ended_at IS NULL",
-        [(e.at, e.reason, e.msisdn) for e in changes.sessions_ended],
-    )
+    if changes.sessions_ended:
+        db.executemany(
+            "UPDATE web_sessions SET ended_at = ?, end_reason = ?, version = version + 1"
+            " WHERE msisdn = ? AND ended_at IS NULL",
+            [(e.at, e.reason, e.msisdn) for e in changes.sessions_ended],
+        )
     for session_read, web in changes.web_sessions:
         if session_read is None:
             _write_web_session(db, session_read, web)
-    db.executemany(
-        f"INSERT OR REPLACE INTO login_challenges ({_CHALLENGE_COLUMNS})"  # noqa: S608
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [
-            (
-                c.digest,
-                c.msisdn,
-                c.method,
-                c.created_at,
-                c.expires_at,
-                int(c.must_change),
-                c.used_at,
-            )
-            for c in changes.challenges
-        ],
-    )
+    if changes.challenges:
+        db.executemany(
+            f"INSERT OR REPLACE INTO login_challenges ({_CHALLENGE_COLUMNS})"  # noqa: S608
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    c.digest,
+                    c.msisdn,
+                    c.method,
+                    c.created_at,
+                    c.expires_at,
+                    int(c.must_change),
+                    c.used_at,
+                )
+                for c in changes.challenges
+            ],
+        )
 
 
 def _write_web_session(db: sqlite3.Connection, version_read: int | None, w: WebSession) -> None:
