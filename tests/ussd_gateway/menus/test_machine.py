@@ -23,6 +23,7 @@ from statemachine.io import load
 
 from state.credentials import PasswordHasher, Pepper
 from state.models import ClientKind, ClosedBy, Subscriber
+from ussd_gateway.menus.callbacks import ACTIONS, GUARDS
 from ussd_gateway.menus.check import default_menu_paths
 from ussd_gateway.menus.loader import Menu, load_catalog
 from ussd_gateway.menus.model import HopServices, MenuModel
@@ -164,3 +165,12 @@ def test_an_action_that_fails_fails_the_step_and_moves_nothing() -> None:
     with pytest.raises(RuntimeError, match="store down"):
         machine.send("confirm")
     assert model.state == "confirm_close" and not model.changes.subscribers
+
+
+def test_the_model_has_every_callback_name_in_its_kind() -> None:
+    """Each guard a menu may name is a model property (read, not called with bound
+    arguments); each action a method."""
+    for name in GUARDS:
+        assert isinstance(getattr(MenuModel, name, None), property), name
+    for name in ACTIONS:
+        assert callable(getattr(MenuModel, name, None)), name
