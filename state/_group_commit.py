@@ -6,7 +6,7 @@ Here a commit is queued; whenever the connection is free, everything queued is w
 ONE transaction, in order, and committed with one fsync. Each caller's await returns (or
 raises) only after that COMMIT: an acknowledged change is as durable as before, and a unit
 that fails (a version conflict) is undone alone (the group is run again with each unit in
-a savepoint), exactly as if the units had run one after another.
+its own savepoint), exactly as if the units had run one after another.
 """
 
 from __future__ import annotations
@@ -72,19 +72,22 @@ class GroupCommit:
 def _commit_group(db: sqlite3.Connection, works: list[Work]) -> list[Exception | None]:
     db.execute("BEGIN IMMEDIATE")
     try:
-        # A unit fails rarely (a version conflict), so the group first runs as it is; only
-        # if a unit fails is it rolled back and run again with each unit in a savepoint,
-        # the failing one undone alone. A unit is a pure function of its change set, so
-        # running it again on the rolled-back database does exactly what it did.
+        # A unit fails rarely (a version conflict), so the group first runs as it is, under
+        # one savepoint; only if a unit fails is that undone and the group run again with
+        # each unit in its own savepoint, the failing one undone alone, in the same
+        # transaction (the write lock is kept). A unit is a pure function of its change
+        # set, so running it again on the undone database does exactly what it did.
+        db.execute("SAVEPOINT plain")
         failure = _run_plain(db, works)
-        if failure is None:
-            db.execute("COMMIT")
-            return [None] * len(works)
-        db.execute("ROLLBACK")
-        if len(works) == 1:
-            return [_mapped(failure)]
-        db.execute("BEGIN IMMEDIATE")
-        outcomes = _run_in_savepoints(db, works)
+        if failure is not None:
+            if not db.in_transaction:
+                # The unit's error ended the transaction (interrupt, full disk, I/O):
+                # nothing of the group is written, and every caller gets that error.
+                raise failure
+            db.execute("ROLLBACK TO plain")
+            outcomes = [_mapped(failure)] if len(works) == 1 else _run_in_savepoints(db, works)
+        else:
+            outcomes = [None] * len(works)
         db.execute("COMMIT")
     except BaseException:
         if db.in_transaction:

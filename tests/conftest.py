@@ -167,9 +167,16 @@ def _no_ambient_config(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def _run_log_stream(request: pytest.FixtureRequest) -> Iterator[None]:
     """After a test that configured logging itself (``serve`` in-process writes to the
-    test's captured stderr, closed when the test ends), the run's own log again."""
+    test's captured stderr, closed when the test ends), the run's own log again.
+
+    pytest's own capture handlers sit beside ours on the root logger during a test, so
+    only the absence of our stream's handler means a test replaced it. A structlog logger
+    first used while a test's configuration with cached loggers was in effect would keep
+    that stream, which this cannot undo: ``test_logs.py`` configures with
+    ``cache_loggers=False``, and the in-process ``serve`` test stops before configuring.
+    """
     yield
     stream = request.config.stash.get(_LOG_STREAM, None)
     handlers = logging.getLogger().handlers
-    if stream is not None and [getattr(h, "stream", None) for h in handlers] != [stream]:
+    if stream is not None and not any(getattr(h, "stream", None) is stream for h in handlers):
         logs.configure("debug", stream, cache_loggers=False)  # type: ignore[arg-type]

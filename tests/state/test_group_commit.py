@@ -103,12 +103,33 @@ async def test_savepoints_only_when_a_unit_fails(tmp_path: Path) -> None:
     runner.db.set_trace_callback(statements.append)
     group = GroupCommit(runner)
     await asyncio.gather(*(group.submit(_insert(n)) for n in (1, 2)))
-    assert not [s for s in statements if "SAVEPOINT" in s]
+    assert not [s for s in statements if "SAVEPOINT unit" in s]
     with pytest.raises(ConcurrentUpdate):
         await group.submit(_insert(3))
-    assert not [s for s in statements if "SAVEPOINT" in s]  # alone: the rollback undoes it
+    assert not [s for s in statements if "SAVEPOINT unit" in s]  # alone: undone at once
     results = await asyncio.gather(group.submit(_insert(4)), group.submit(_insert(3)),
                                    group.submit(_insert(5)), return_exceptions=True)
     assert results[0] is None and isinstance(results[1], ConcurrentUpdate) and results[2] is None
-    assert [s for s in statements if "SAVEPOINT" in s]  # the failing group ran again in them
+    assert [s for s in statements if "SAVEPOINT unit" in s]  # the group ran again in them
     assert runner.rows() == [1, 2, 4, 5]
+
+
+async def test_an_error_that_ends_the_transaction_reaches_every_caller(tmp_path: Path) -> None:
+    """A unit whose error rolls back the whole transaction (an interrupt): every unit of the
+    group gets that error, not a later one about the missing transaction, and nothing is kept."""
+    runner = _Recorder(tmp_path / "t.sqlite3")
+
+    def interrupted(db: sqlite3.Connection) -> None:
+        db.execute("INSERT INTO t (n) VALUES (7)")
+        db.set_progress_handler(lambda: 1, 1)  # SQLite aborts the statement and the transaction
+        try:
+            db.execute("INSERT INTO t (n) SELECT a.n + 100 FROM t AS a, t AS b")
+        finally:
+            db.set_progress_handler(None, 1)
+
+    group = GroupCommit(runner)
+    results = await asyncio.gather(group.submit(_insert(1)), group.submit(interrupted),
+                                   return_exceptions=True)
+    assert all(isinstance(r, sqlite3.OperationalError) for r in results), results
+    assert all("interrupted" in str(r) for r in results), results
+    assert runner.rows() == [] and not runner.db.in_transaction
