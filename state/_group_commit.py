@@ -79,6 +79,7 @@ def _commit_group(db: sqlite3.Connection, works: list[Work]) -> list[Exception |
         # set, so running it again on the undone database does exactly what it did.
         db.execute("SAVEPOINT plain")
         failure = _run_plain(db, works)
+        outcomes: list[Exception | None] = [None] * len(works)
         if failure is not None:
             if not db.in_transaction:
                 # The unit's error ended the transaction (interrupt, full disk, I/O):
@@ -86,8 +87,6 @@ def _commit_group(db: sqlite3.Connection, works: list[Work]) -> list[Exception |
                 raise failure
             db.execute("ROLLBACK TO plain")
             outcomes = [_mapped(failure)] if len(works) == 1 else _run_in_savepoints(db, works)
-        else:
-            outcomes = [None] * len(works)
         db.execute("COMMIT")
     except BaseException:
         if db.in_transaction:
