@@ -85,13 +85,20 @@ async def _settle(value: Any) -> Any:
     return await value if inspect.isawaitable(value) else value
 
 
-async def drive(pool: MachinePool, subscriber: Subscriber, inputs: list[str]) -> list[str]:
-    """Hop by hop as the engine does (a pooled pair per hop); what each hop left behind."""
+async def drive(
+    pool: MachinePool, subscriber: Subscriber, inputs: list[str], *, fresh: bool = False
+) -> list[str]:
+    """Hop by hop as the engine does (a pooled pair per hop); what each hop left behind.
+
+    ``fresh``: every hop on a newly built machine instead (no reuse at all).
+    """
     menu = pool.menu
     state: str | None = None
     data: dict[str, Any] = {}
     trace: list[str] = []
     for text in [None, *inputs]:
+        if fresh:
+            pool = MachinePool(menu)
         with pool.lease(state=state, subscriber=subscriber, data=data, services=SERVICES) as (
             machine,
             model,
@@ -134,10 +141,11 @@ THEIRS = {name: MachinePool(reference(menu)) for name, menu in CATALOG.menus.ite
 def test_same_states_and_decisions_as_the_loader_class(
     name: str, subscriber: Subscriber, inputs: list[str]
 ) -> None:
-    """Any dialogue ends the same way on both classes, hop for hop."""
+    """Any dialogue ends the same way on both classes, hop for hop, and on reused machines
+    as on machines built for the hop."""
     ours = asyncio.run(drive(OURS[name], subscriber, inputs))
-    theirs = asyncio.run(drive(THEIRS[name], subscriber, inputs))
-    assert ours == theirs
+    assert ours == asyncio.run(drive(THEIRS[name], subscriber, inputs))
+    assert ours == asyncio.run(drive(THEIRS[name], subscriber, inputs, fresh=True))
 
 
 def test_the_dialogues_the_menus_promise() -> None:
