@@ -13,66 +13,55 @@ ran before ``menus/machine.py``) and for the class the gateway runs now.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import inspect
-import json
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from statemachine import StateChart
-from statemachine.io import load
 
+from bench.run import PEPPER_HEX
+from bench.seed import seed
+from simulators import population
 from state.credentials import PasswordHasher, Pepper
-from state.models import ClientKind, ClosedBy, Subscriber
+from state.models import ClosedBy, Subscriber
+from state.sqlite import SqliteStore
 from ussd_gateway.menus.loader import Menu, load_catalog
+from ussd_gateway.menus.machine import loader_class
 from ussd_gateway.menus.model import HopServices, MenuModel
 from ussd_gateway.menus.pool import MachinePool
-from ussd_gateway.menus.source import read_menu_file
 
-PEPPER = Pepper.from_hex("42" * 32)
+PEPPER = Pepper.from_hex(PEPPER_HEX)
 SERVICES = HopServices(pepper=PEPPER, hasher=PasswordHasher(), now=1000.0, lock_alert="alert")
-OPEN = Subscriber(
-    msisdn="375291112233",
-    client_id=1,
-    client_kind=ClientKind.INDIVIDUAL,
-    lang="ru",
-    closed_by=None,
-    closed_reason=None,
-    closed_at=None,
-    puk_failures=0,
-    puk_locked_at=None,
-    password_changed_at=None,
-    version=1,
-    puk_digest=PEPPER.digest("12345678"),
-    password_hash=None,
-)
-CLOSED = replace(OPEN, closed_by=ClosedBy.SUBSCRIBER, closed_at=1.0)
 
 Step = Callable[[StateChart[Any], MenuModel], Any]
-STEPS: tuple[tuple[str, str | None, Subscriber, Step], ...] = (
-    ("first hop (initial guards)", None, OPEN, lambda m, _: m.activate_initial_state()),
-    ("send close", "menu_open", OPEN, lambda m, _: m.send("close", text="1")),
-    ("send confirm (close decided)", "confirm_close", OPEN, lambda m, _: m.send("confirm")),
-    ("send submit (wrong PUK1)", "ask_puk", CLOSED, lambda m, _: m.send("submit", text="1" * 8)),
+STEPS: tuple[tuple[str, str | None, bool, Step], ...] = (
+    ("first hop (initial guards)", None, True, lambda m, _: m.activate_initial_state()),
+    ("send close", "menu_open", True, lambda m, _: m.send("close", text="1")),
+    ("send confirm (close decided)", "confirm_close", True, lambda m, _: m.send("confirm")),
+    ("send submit (wrong PUK1)", "ask_puk", False, lambda m, _: m.send("submit", text="1" * 8)),
 )
+"""Label, the state the hop starts in, whether access is open, the step."""
 
 
-def reference_class(menu: Menu) -> type[StateChart[Any]]:
-    """What ``statemachine.io.load`` builds from the menu's own document."""
-    path = next(p for p in _menu_paths() if read_menu_file(p).data["machine"]["name"] == menu.name)
-    doc = read_menu_file(path).data["machine"]
-    cls: type[StateChart[Any]] = load(json.dumps(doc), format="json")
-    cls.catch_errors_as_events = False
-    return cls
-
-
-def _menu_paths() -> list[Any]:
-    from ussd_gateway.menus.check import default_menu_paths
-
-    return [p for p in default_menu_paths() if "machine" in read_menu_file(p).data]
+async def subscriber_snapshot() -> Subscriber:
+    """A benchmark subscriber as a hop reads it: seeded into a real store and read back."""
+    with tempfile.TemporaryDirectory() as tmp:
+        database = Path(tmp) / "machine.sqlite3"
+        await seed(database, PEPPER, 1)
+        store = await SqliteStore.open(database)
+        try:
+            found = await store.get_subscriber(population.msisdn(0))
+        finally:
+            await store.close()
+    assert found is not None
+    return found
 
 
 def time_step(menu: Menu, state: str | None, sub: Subscriber, step: Step, rounds: int) -> float:
@@ -94,9 +83,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3000)
     args = parser.parse_args(argv)
     ours = load_catalog().menus["access"]
-    theirs = replace(ours, machine=reference_class(ours))
+    theirs = replace(ours, machine=loader_class(ours.document))
+    opened = asyncio.run(subscriber_snapshot())
+    closed = replace(opened, closed_by=ClosedBy.SUBSCRIBER, closed_at=1.0)
     print(f"{'access menu step':<32}{'io.load µs':>12}{'ours µs':>10}")
-    for label, state, sub, step in STEPS:
+    for label, state, is_open, step in STEPS:
+        sub = opened if is_open else closed
         before = time_step(theirs, state, sub, step, args.rounds)
         after = time_step(ours, state, sub, step, args.rounds)
         print(f"{label:<32}{before:12.1f}{after:10.1f}", flush=True)

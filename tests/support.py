@@ -9,12 +9,13 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from simulators.handset import Handset
 from state.credentials import Pepper
-from state.models import Channel, ClientKind, ClosedBy
+from state.models import Channel, ClientKind, ClosedBy, Subscriber
 from state.service import AccountService
 from state.sqlite import SqliteStore
 from state.store import SubscriberRecord
@@ -126,3 +127,14 @@ def assert_not_stored(database: str, *secrets: str) -> None:
             raw = path.read_bytes()
             for secret in secrets:
                 assert secret.encode() not in raw, f"a typed secret is stored in {path.name}"
+
+
+def snapshot(puk_digest: bytes, **changes: Any) -> Subscriber:
+    """An open individual subscriber as the store returns it (``changes`` replace fields):
+    what a menu machine's model is given, for tests that drive machines without a store."""
+    opened = Subscriber(
+        msisdn="375291112233", client_id=1, client_kind=ClientKind.INDIVIDUAL, lang="ru",
+        closed_by=None, closed_reason=None, closed_at=None, puk_failures=0, puk_locked_at=None,
+        password_changed_at=None, version=1, puk_digest=puk_digest, password_hash=None,
+    )
+    return replace(opened, **changes)

@@ -74,6 +74,8 @@ class Menu:
     final_states: frozenset[str]
     limits: Mapping[Encoding, int] = field(default_factory=dict)
     """Per-encoding screen limits lowered by ``service.limit`` (else 3GPP's 182/80)."""
+    document: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    """The ``machine`` document ``machine`` was built from."""
 
     def limit(self, encoding: Encoding) -> int:
         """Units of ``encoding`` one screen of this service may use."""
@@ -190,6 +192,7 @@ def _build(path: Path, data: Mapping[str, Any]) -> Menu:
         messages=_texts_map(data.get("messages") or {}),
         final_states=finals,
         limits=limits,
+        document=machine_doc,
     )
 
 

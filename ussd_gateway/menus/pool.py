@@ -5,10 +5,9 @@ the machine and its model (``StateChart._register_callbacks``): the largest CPU 
 hop when done per hop. A pair is instead leased for one hop, its model reset in place (the
 resolved callbacks are bound to that model object), its configuration cache dropped and its
 engine emptied and set running, which is what the constructor leaves after registering
-callbacks. A
-pair is used by one hop at a time (a password hop awaits argon2 while holding it), and
-one whose hop failed is dropped rather than returned: whatever it was in the middle of
-must not leak into another subscriber's hop.
+callbacks. A pair is used by one hop at a time (a password hop awaits argon2 while holding
+it), and one whose hop failed is dropped rather than returned: whatever it was in the
+middle of must not leak into another subscriber's hop.
 """
 
 from __future__ import annotations

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import json
 import re
 from dataclasses import replace
 from typing import Any
@@ -18,17 +17,15 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from statemachine import StateChart
-from statemachine.io import load
+from support import snapshot
 
 from state.credentials import PasswordHasher, Pepper
-from state.models import ClientKind, ClosedBy, Subscriber
+from state.models import ClosedBy, Subscriber
 from ussd_gateway.menus.callbacks import ACTIONS, GUARDS
-from ussd_gateway.menus.check import default_menu_paths
 from ussd_gateway.menus.loader import Menu, load_catalog
+from ussd_gateway.menus.machine import loader_class
 from ussd_gateway.menus.model import HopServices, MenuModel
 from ussd_gateway.menus.pool import MachinePool
-from ussd_gateway.menus.source import read_menu_file
 
 PEPPER = Pepper.from_hex("11" * 32)
 PUK = "12345678"
@@ -39,21 +36,7 @@ SERVICES = HopServices(
     now=1000.0,
     lock_alert="alert",
 )
-OPEN = Subscriber(
-    msisdn="375291112233",
-    client_id=1,
-    client_kind=ClientKind.INDIVIDUAL,
-    lang="ru",
-    closed_by=None,
-    closed_reason=None,
-    closed_at=None,
-    puk_failures=0,
-    puk_locked_at=None,
-    password_changed_at=None,
-    version=1,
-    puk_digest=PEPPER.digest(PUK),
-    password_hash=None,
-)
+OPEN = snapshot(PEPPER.digest(PUK))
 SUBSCRIBERS = (
     OPEN,
     replace(OPEN, closed_by=ClosedBy.SUBSCRIBER, closed_at=1.0),
@@ -69,16 +52,7 @@ _HASH = re.compile(r"\$argon2id\$[^'\"]*")
 
 def reference(menu: Menu) -> Menu:
     """The same menu on the class the library's loader builds from its document."""
-    path = next(
-        p
-        for p in default_menu_paths()
-        if read_menu_file(p).data.get("machine", {}).get("name") == menu.name
-    )
-    cls: type[StateChart[Any]] = load(
-        json.dumps(read_menu_file(path).data["machine"]), format="json"
-    )
-    cls.catch_errors_as_events = False
-    return replace(menu, machine=cls)
+    return replace(menu, machine=loader_class(menu.document))
 
 
 async def _settle(value: Any) -> Any:

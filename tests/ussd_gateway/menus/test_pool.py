@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from support import snapshot
 
 from state.credentials import PasswordHasher, Pepper
-from state.models import ClientKind, ClosedBy, Subscriber
+from state.models import ClosedBy
 from ussd_gateway.menus.loader import load_catalog
 from ussd_gateway.menus.model import HopServices, Notice
 from ussd_gateway.menus.machine import machine_class
@@ -15,21 +16,7 @@ from ussd_gateway.menus.pool import MachinePool, _silent_entry
 
 PEPPER = Pepper.from_hex("11" * 32)
 SERVICES = HopServices(pepper=PEPPER, hasher=PasswordHasher(), now=1000.0, lock_alert="alert")
-OPEN = Subscriber(
-    msisdn="375291112233",
-    client_id=1,
-    client_kind=ClientKind.INDIVIDUAL,
-    lang="ru",
-    closed_by=None,
-    closed_reason=None,
-    closed_at=None,
-    puk_failures=0,
-    puk_locked_at=None,
-    password_changed_at=None,
-    version=1,
-    puk_digest=PEPPER.digest("12345678"),
-    password_hash=None,
-)
+OPEN = snapshot(PEPPER.digest("12345678"))
 CLOSED = replace(OPEN, closed_by=ClosedBy.SUBSCRIBER, closed_at=1.0)
 
 
