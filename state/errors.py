@@ -1,6 +1,7 @@
 """Errors of the account/subscriber core.
 
 StoreError
+├── StoreUnavailable     the database cannot be reached (down, restarting, network)
 ├── InvalidMsisdn        a number that is not a subscriber number at all
 ├── UnknownSubscriber    a well-formed number the core does not hold
 ├── ConcurrentUpdate     another writer changed the row first; retry the unit of work
@@ -13,6 +14,10 @@ from __future__ import annotations
 
 class StoreError(Exception):
     """Root of every error the core raises on purpose."""
+
+
+class StoreUnavailable(StoreError):
+    """The database cannot be reached now; nothing of the call was written. Retry later."""
 
 
 class InvalidMsisdn(StoreError, ValueError):

@@ -1,9 +1,61 @@
-"""The store interface the engine and the CLI depend on, and nothing more.
+"""The store contract: what the core persists, split by the roles its callers play.
 
-Narrow on purpose: read a snapshot, apply a change set atomically (with the USSD
-session's new position in the same transaction), import, and a few reads for operators.
-``state/sqlite.py`` implements it today; a PostgreSQL implementation needs only these
-methods and the same optimistic-version semantics.
+Callers take the role they use — the engine a :class:`HopStore`, the outbox worker an
+:class:`OutboxStore`, the code service a :class:`CodeStore` — and :class:`Store` is their
+union, which every backend implements: ``state/sqlite/`` (one file, the embedded default)
+and ``state/postgres/`` (several gateway instances on one database). Both pass one contract
+suite, ``tests/state/contract/``, which is the executable form of the rules below.
+
+Commit semantics
+----------------
+Every backend keeps these rules; a test in the contract suite pins each one.
+
+1. **Atomic and durable.** ``commit`` applies a whole :class:`~state.models.ChangeSet` and the
+   USSD session's new position in one transaction, or nothing of it. It returns only after
+   the transaction is durably committed (SQLite ``synchronous=FULL``, PostgreSQL
+   ``synchronous_commit`` on): a reply sent after it never acknowledges a lost change.
+2. **Optimistic versions.** Subscribers and clients are written as ``(version read, new
+   row)``: the row is updated only if its version is still the one read, and the new row
+   carries the advanced version. Otherwise :class:`~state.errors.ConcurrentUpdate` is raised
+   and nothing of the commit is written; the caller reads again and decides again
+   (:func:`state.retry.retry_conflicts`).
+3. **Guards: version 0 means create.** A code/login guard written with version read 0 is
+   created if no row exists; if another writer created it first, that is a conflict. A
+   guard written with a version read above 0 is an optimistic update as in (2). This keeps
+   per-number failure counters exact however many writers race.
+4. **Upserts.** A one-time code replaces the number's code for the same purpose (its
+   attempts with it); a login challenge replaces the one with the same digest.
+5. **Appends.** Audit entries, outbox messages and code sends are appended, in order.
+6. **Duplicates are conflicts.** An MO receipt whose (source, message id) is already stored,
+   a web session whose token digest exists, and a USSD session id that exists when the
+   session is written as new all raise ``ConcurrentUpdate``.
+7. **Web sessions.** The request's own session (version read given) is written first, only
+   if it is still live and at that version; then ``sessions_ended`` ends every live session
+   of those numbers (advancing their versions); then new sessions (version read None) are
+   created — so a password change ends every session and hands out a fresh one.
+8. **USSD session position.** A new session (``session_hop_read`` None) is inserted. A later
+   hop updates the session only if its hop counter is still ``session_hop_read`` and it has
+   not ended: a session the sweeper ended is never brought back by a hop read before the
+   sweep. Its number, service, language and start never change.
+9. **Group isolation.** A backend may commit concurrent callers in one transaction (SQLite's
+   group commit); a unit that fails is undone alone and its caller alone gets the error,
+   exactly as if each unit had been committed by itself.
+10. **Read your writes.** Once ``commit`` has returned, every read of the same store (and, on
+    a shared database, of every instance) sees the change.
+11. **Sweeps** are safe with any number of instances running them at once: a USSD session
+    idle longer than ``idle`` or open longer than ``total`` is ended (``expired``) and its
+    pending data dropped; ended sessions older than ``keep`` are purged. Web sessions
+    likewise (their version advances); login challenges expired more than ``keep`` ago are
+    purged.
+12. **Outbox leases.** ``claim_outbox`` leases each due message to one claimer (its
+    ``next_attempt_at`` moved to ``now + lease``, its attempts counted) atomically: no other
+    claimer, in this process or another, gets it until the lease runs out.
+13. **Import** creates or updates subscribers and their clients (clients by reference; a
+    field given as None keeps its value; an updated subscriber's version advances) and never
+    touches access, passwords, failures or locks.
+14. **Errors.** A backend never lets a driver exception through: a database it cannot reach
+    is :class:`~state.errors.StoreUnavailable`, any other database failure
+    :class:`~state.errors.StoreError`; after either, nothing of the call is written.
 """
 
 from __future__ import annotations
@@ -108,9 +160,8 @@ class SweepResult:
     purged: int
 
 
-@runtime_checkable
-class Store(Protocol):
-    """Persistence of the core. Every method is safe to call from many coroutines."""
+class SubscriberReads(Protocol):
+    """Reads of subscribers and clients (the account front door, operators, the codes)."""
 
     async def get_subscriber(self, msisdn: str) -> Subscriber | None:
         """The subscriber's current row, or None."""
@@ -126,27 +177,9 @@ class Store(Protocol):
     async def client_subscribers(self, client_id: int) -> list[Subscriber]:
         """The subscribers of a client, by number."""
 
-    async def get_guard(self, key: str) -> OtpGuard:
-        """The failure guard of ``key``; a fresh one (version 0) if there is none yet."""
 
-    async def get_web_session(self, digest: bytes) -> WebSession | None:
-        """A web session by its token's digest, or None."""
-
-    async def get_challenge(self, digest: bytes) -> LoginChallenge | None:
-        """A login challenge by its digest, or None."""
-
-    async def audit_log(
-        self, *, msisdn: str | None = None, since: float | None = None, limit: int = 100
-    ) -> list[AuditEntry]:
-        """Audit entries, newest first, optionally of one subscriber and after ``since``."""
-
-    async def sweep_web(self, now: float, *, idle: float, total: float, keep: float) -> SweepResult:
-        """End web sessions past their idle or total time; purge old sessions and challenges."""
-
-    async def load_hop(
-        self, session_id: str, msisdn: str
-    ) -> tuple[UssdSession | None, Subscriber | None]:
-        """A USSD session and its subscriber, read together for one hop."""
+class Committer(Protocol):
+    """Applies a change set (rules 1–10 of the module docstring)."""
 
     async def commit(
         self,
@@ -162,29 +195,50 @@ class Store(Protocol):
         version or the session's hop moved since it was read; then nothing is written.
         """
 
-    async def import_subscribers(self, records: Sequence[SubscriberRecord]) -> ImportSummary:
-        """Create or update subscribers and their clients; access and password untouched."""
 
-    async def audit_for(self, msisdn: str, limit: int = 50) -> list[AuditEntry]:
-        """The latest audit entries of a subscriber, newest first."""
+class HopStore(Committer, Protocol):
+    """What a USSD hop needs: one read, one write."""
 
-    async def outbox(self, msisdn: str | None = None) -> list[OutboxRow]:
-        """Outbox messages, oldest first, optionally of one subscriber."""
+    async def load_hop(
+        self, session_id: str, msisdn: str
+    ) -> tuple[UssdSession | None, Subscriber | None]:
+        """A USSD session and its subscriber, read together for one hop."""
 
-    async def sweep_sessions(
-        self, now: float, *, idle: float, total: float, keep: float
-    ) -> SweepResult:
-        """End sessions idle or open too long (dropping their pending data) and purge
-        ended ones older than ``keep`` seconds."""
 
-    async def mo_received(self, source: str, message_id: str) -> bool:
-        """Whether an MO with this SMSC message id has been answered already."""
+class CodeStore(Committer, Protocol):
+    """One-time codes: a number's code, guard and send counts, and the MO receipts."""
+
+    async def get_subscriber(self, msisdn: str) -> Subscriber | None:
+        """The subscriber's current row, or None."""
 
     async def load_codes(self, msisdn: str, purpose: str, now: float) -> CodeSnapshot:
         """The code, guard and send counts of a number (and the global count) at ``now``."""
 
+    async def mo_received(self, source: str, message_id: str) -> bool:
+        """Whether an MO with this SMSC message id has been answered already."""
+
+
+class AccountStore(SubscriberReads, Committer, Protocol):
+    """The account's front door: subscribers, guards, web sessions and login challenges."""
+
+    async def get_guard(self, key: str) -> OtpGuard:
+        """The failure guard of ``key``; a fresh one (version 0) if there is none yet."""
+
+    async def get_web_session(self, digest: bytes) -> WebSession | None:
+        """A web session by its token's digest, or None."""
+
+    async def get_challenge(self, digest: bytes) -> LoginChallenge | None:
+        """A login challenge by its digest, or None."""
+
+
+class OutboxStore(Protocol):
+    """The durable outbox as its sending worker and the delivery reports see it."""
+
+    async def outbox(self, msisdn: str | None = None) -> list[OutboxRow]:
+        """Outbox messages, oldest first, optionally of one subscriber."""
+
     async def claim_outbox(self, now: float, *, limit: int, lease: float) -> list[OutboxRow]:
-        """Take up to ``limit`` due messages for sending: each is leased (its
+        """Take up to ``limit`` due messages for sending (rule 12): each is leased (its
         ``next_attempt_at`` moved to ``now + lease``) and its attempts counted, atomically,
         so no other worker or process takes it while this one sends."""
 
@@ -210,8 +264,35 @@ class Store(Protocol):
     ) -> bool:
         """Store a delivery report against a message (by id or provider reference)."""
 
+
+class Maintenance(Protocol):
+    """Sweeps, import, audit reads and the connection's life."""
+
+    async def sweep_sessions(
+        self, now: float, *, idle: float, total: float, keep: float
+    ) -> SweepResult:
+        """End sessions idle or open too long (dropping their pending data) and purge
+        ended ones older than ``keep`` seconds (rule 11)."""
+
+    async def sweep_web(self, now: float, *, idle: float, total: float, keep: float) -> SweepResult:
+        """End web sessions past their idle or total time; purge old sessions and challenges."""
+
+    async def import_subscribers(self, records: Sequence[SubscriberRecord]) -> ImportSummary:
+        """Create or update subscribers and their clients; access and password untouched."""
+
+    async def audit_log(
+        self, *, msisdn: str | None = None, since: float | None = None, limit: int = 100
+    ) -> list[AuditEntry]:
+        """Audit entries, newest first, optionally of one subscriber and after ``since``."""
+
     async def ping(self) -> None:
-        """Raise if the database cannot be reached (health checks)."""
+        """Raise :class:`~state.errors.StoreUnavailable` if the database cannot be reached."""
 
     async def close(self) -> None:
         """Release connections."""
+
+
+@runtime_checkable
+class Store(HopStore, CodeStore, AccountStore, OutboxStore, Maintenance, Protocol):
+    """Persistence of the core: every role. Every method is safe to call from many
+    coroutines."""

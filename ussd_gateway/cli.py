@@ -148,7 +148,7 @@ def _cmd_show(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
         print(f"puk1          {lock}, {sub.puk_failures} consecutive failures", file=out)
         pw = f"set {_when(sub.password_changed_at)}" if sub.has_password else "not set"
         print(f"password      {pw}", file=out)
-        for entry in await store.audit_for(sub.msisdn, limit=10):
+        for entry in await store.audit_log(msisdn=sub.msisdn, limit=10):
             print(
                 f"  {_when(entry.at)}  {entry.action:<16} by {entry.actor} via {entry.channel}",
                 file=out,

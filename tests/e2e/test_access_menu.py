@@ -40,7 +40,7 @@ async def test_close_needs_confirmation_and_is_recorded(
     assert done.ends and "Доступ в Личный кабинет закрыт" in done.text
     sub = await store.get_subscriber(OPEN_RU.msisdn)
     assert sub.closed_by is ClosedBy.SUBSCRIBER
-    audit = await store.audit_for(OPEN_RU.msisdn)
+    audit = await store.audit_log(msisdn=OPEN_RU.msisdn)
     assert (audit[0].action, audit[0].actor, str(audit[0].channel)) == (
         "access_closed", "subscriber", "ussd"
     )

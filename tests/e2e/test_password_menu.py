@@ -34,7 +34,7 @@ async def test_password_is_set_after_confirmation(
     sub = await store.get_subscriber(OPEN_RU.msisdn)
     assert sub.password_hash is not None and sub.password_hash.startswith("$argon2id$")
     assert PasswordHasher().verify(sub.password_hash, PASSWORDS[0])
-    assert (await store.audit_for(OPEN_RU.msisdn))[0].action == "password_set"
+    assert (await store.audit_log(msisdn=OPEN_RU.msisdn))[0].action == "password_set"
 
 
 async def test_unicode_password_of_64_characters(

@@ -255,7 +255,7 @@ async def test_forged_callers_are_refused_and_change_nothing(
     assert snapshot.code is None
     assert snapshot.sends_last_hour_all == 0
     assert await store.outbox() == []
-    assert [e.action for e in await store.audit_for(OPEN_RU.msisdn)] == []
+    assert [e.action for e in await store.audit_log(msisdn=OPEN_RU.msisdn)] == []
 
 
 async def test_basic_password_is_accepted(http: aiohttp.ClientSession, gateway: TestServer) -> None:

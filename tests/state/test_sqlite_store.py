@@ -51,7 +51,7 @@ async def test_stale_version_fails_and_writes_nothing(store: SqliteStore) -> Non
         await store.commit(ChangeSet(((sub.version, stale),), (entry,),
                                      (OutboxMessage(sub.msisdn, "k", "b", 1.0),)))
     assert (await store.get_subscriber(OPEN_RU.msisdn)).puk_failures == 1
-    assert await store.audit_for(OPEN_RU.msisdn) == []
+    assert await store.audit_log(msisdn=OPEN_RU.msisdn) == []
     assert await store.outbox() == []
 
 
@@ -108,7 +108,7 @@ async def test_sweep_ends_idle_sessions_and_purges_old_ones(store: SqliteStore) 
 async def test_reads_do_not_queue_behind_the_writer(store: SqliteStore) -> None:
     """A point read is answered while the writer's thread is busy (a commit's fsync)."""
     release = threading.Event()
-    busy = asyncio.ensure_future(store._run(lambda db: release.wait(5)))
+    busy = asyncio.ensure_future(store._db.run(lambda db: release.wait(5)))
     try:
         read = await asyncio.wait_for(store.get_subscriber(OPEN_RU.msisdn), timeout=1)
         assert read is not None and not busy.done()
@@ -140,7 +140,7 @@ async def test_a_busy_read_is_retried_on_the_writer_thread(store: SqliteStore) -
             raise busy
         return int(db.execute("SELECT count(*) FROM subscribers").fetchone()[0])
 
-    assert await store._peek(busy_on_the_loop) >= 1
+    assert await store._db.peek(busy_on_the_loop) >= 1
     tries: list[int] = []
 
     def broken(db: sqlite3.Connection) -> None:
@@ -148,5 +148,5 @@ async def test_a_busy_read_is_retried_on_the_writer_thread(store: SqliteStore) -
         db.execute("SELECT nothing FROM nowhere")
 
     with pytest.raises(StoreError):
-        await store._peek(broken)
+        await store._db.peek(broken)
     assert tries == [loop_thread]

@@ -50,7 +50,7 @@ async def test_operator_close_and_open(cli_env: None, store: SqliteStore) -> Non
     assert code == 0 and out.strip().endswith("closed")
     sub = await store.get_subscriber(OPEN_RU.msisdn)
     assert sub.closed_by is ClosedBy.OPERATOR and sub.closed_reason == "lost SIM"
-    audit = (await store.audit_for(OPEN_RU.msisdn))[0]
+    audit = (await store.audit_log(msisdn=OPEN_RU.msisdn))[0]
     assert (audit.action, audit.actor, str(audit.channel)) == ("access_closed", "cli:operator", "cli")
     assert (await arun("access", "open", OPEN_RU.msisdn, "--by", "operator"))[0] == 0
     assert (await store.get_subscriber(OPEN_RU.msisdn)).access_open
@@ -75,7 +75,7 @@ async def test_puk_unlock(cli_env: None, store: SqliteStore) -> None:
     assert code == 0 and "unlocked" in out
     sub = await store.get_subscriber(CLOSED_SELF.msisdn)
     assert not sub.puk_locked and sub.puk_failures == 0
-    assert (await store.audit_for(CLOSED_SELF.msisdn))[0].action == "puk_unlocked"
+    assert (await store.audit_log(msisdn=CLOSED_SELF.msisdn))[0].action == "puk_unlocked"
 
 
 async def test_unknown_and_malformed_numbers(cli_env: None, capsys: pytest.CaptureFixture[str]) -> None:

@@ -79,7 +79,7 @@ async def test_account_number_login_is_a_claim_then_a_code_then_a_new_password(a
     code = await api.last_code(PERSON.msisdn)
     ok = await api.post("/api/v1/login/account/confirm", {"challenge": fresh.body["challenge"], "code": code})
     assert ok.status == 200 and not ok.body["must_change_password"]
-    assert "account_password_set" in {e.action for e in await api.store.audit_for(PERSON.msisdn)}
+    assert "account_password_set" in {e.action for e in await api.store.audit_log(msisdn=PERSON.msisdn)}
 
 
 async def test_account_login_refuses_the_passport_as_the_new_password(api: Api) -> None:

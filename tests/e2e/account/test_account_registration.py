@@ -24,7 +24,7 @@ async def test_register_by_sms_code_then_log_in(api: Api) -> None:
     token = await api.login("80291112233", PASSWORD)
     me = await api.get("/api/v1/session", token=token)
     assert me.body["msisdn"] == OPEN_RU.msisdn and me.body["method"] == "password"
-    entries = await api.store.audit_for(OPEN_RU.msisdn)
+    entries = await api.store.audit_log(msisdn=OPEN_RU.msisdn)
     assert {"registered", "password_set", "login"} <= {e.action for e in entries}
     assert all(e.channel == "web" for e in entries if e.action in ("registered", "password_set"))
     assert_not_stored(api.store.path, PASSWORD, code)
@@ -87,7 +87,7 @@ async def test_register_by_puk_with_the_option(api: Api) -> None:
     answer = await api.post("/api/v1/register/puk", _form(PUK_OPTION.msisdn, {"puk": PUK_OPTION.puk}, PASSWORD))
     assert answer.status == 201
     await api.login(PUK_OPTION.msisdn, PASSWORD)
-    assert "registered" in {e.action for e in await api.store.audit_for(PUK_OPTION.msisdn)}
+    assert "registered" in {e.action for e in await api.store.audit_log(msisdn=PUK_OPTION.msisdn)}
 
 
 async def test_wrong_puks_on_the_web_count_towards_the_ussd_lock(api: Api) -> None:

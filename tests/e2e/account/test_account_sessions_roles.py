@@ -117,10 +117,10 @@ async def test_administrator_manages_the_clients_subscribers(api: Api) -> None:
     await api.register(ACME_DRIVER.msisdn, SECOND)
     driver = await api.login(ACME_DRIVER.msisdn, SECOND)
     assert (await api.get("/api/v1/session", token=driver)).body["role"] == "administrator"
-    audit = {(e.action, e.actor, e.channel) for e in await api.store.audit_for(ACME_STAFF.msisdn)}
+    audit = {(e.action, e.actor, e.channel) for e in await api.store.audit_log(msisdn=ACME_STAFF.msisdn)}
     assert {("access_closed", ACME_ADMIN.msisdn, "web"), ("access_opened", ACME_ADMIN.msisdn, "web")} <= audit
     assert ("role_granted", ACME_ADMIN.msisdn, "web") in {
-        (e.action, e.actor, e.channel) for e in await api.store.audit_for(ACME_DRIVER.msisdn)}
+        (e.action, e.actor, e.channel) for e in await api.store.audit_log(msisdn=ACME_DRIVER.msisdn)}
 
 
 async def test_register_is_refused_while_closed(api: Api) -> None:
@@ -194,7 +194,7 @@ async def test_organisation_cannot_lift_an_operator_closure(api: Api) -> None:
     opened = await api.post(f"/api/v1/operator/subscribers/{ACME_DRIVER.msisdn}/access",
                             {"action": "open", "operator": "agent-7"}, headers=OPERATOR)
     assert opened.body == {"status": "opened"}
-    actors = {(e.action, e.actor) for e in await api.store.audit_for(ACME_DRIVER.msisdn)}
+    actors = {(e.action, e.actor) for e in await api.store.audit_log(msisdn=ACME_DRIVER.msisdn)}
     assert ("access_opened", "operator:agent-7") in actors
 
 

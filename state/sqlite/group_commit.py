@@ -17,12 +17,12 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any
 
-from state.errors import StoreError
+from state.sqlite.connection import database_error
 
 Work = Callable[[sqlite3.Connection], None]
 """One caller's unit of work: its statements, run inside a transaction it does not own."""
 Runner = Callable[[Callable[[sqlite3.Connection], Any]], Awaitable[Any]]
-"""How a function is run on the connection's thread (``SqliteStore._run``)."""
+"""How a function is run on the connection's thread (``Connection.run``)."""
 
 
 class GroupCommit:
@@ -121,9 +121,5 @@ def _run_in_savepoints(db: sqlite3.Connection, works: list[Work]) -> list[Except
 
 
 def _mapped(exc: Exception) -> Exception:
-    # As SqliteStore._run does for a unit run alone: driver errors become StoreError.
-    if isinstance(exc, sqlite3.Error):
-        error = StoreError(f"database error: {exc.__class__.__name__}")
-        error.__cause__ = exc
-        return error
-    return exc
+    # As Connection.run does for a unit run alone: driver errors become StoreError.
+    return database_error(exc) if isinstance(exc, sqlite3.Error) else exc
