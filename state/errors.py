@@ -5,6 +5,7 @@ StoreError
 ├── InvalidMsisdn        a number that is not a subscriber number at all
 ├── UnknownSubscriber    a well-formed number the core does not hold
 ├── ConcurrentUpdate     another writer changed the row first; retry the unit of work
+├── KeptConflicting      every retry conflicted (state/retry.py): busy, try again later
 ├── ImportError_         a subscriber file that cannot be imported (line and reason)
 └── MigrationError       the database schema is newer than this code
 """
@@ -30,6 +31,10 @@ class UnknownSubscriber(StoreError, LookupError):
 
 class ConcurrentUpdate(StoreError):
     """A row changed between read and write (optimistic check failed)."""
+
+
+class KeptConflicting(StoreError):
+    """A unit of work conflicted on every attempt (``state.retry``); nothing was written."""
 
 
 class SubscriberImportError(StoreError):

@@ -15,10 +15,10 @@ from sms.codes import CodePolicy, CodeService
 from sms.commands import Reply
 from sms.outbox import OutboxWorker
 from sms.senders import build_sender
+from state import backends
 from state.credentials import PasswordHasher, Pepper, Sealer
 from state.errors import StoreError
-from state.sqlite import SqliteStore
-from state.store import Store
+from state.store import Maintenance, Store
 from state.websessions import SessionTimes
 from ussd_gateway.account.http import add_account_routes
 from ussd_gateway.account.mail import LetterQueue, Mailer, SmtpMailer
@@ -74,10 +74,9 @@ def code_policy(settings: Settings) -> CodePolicy:
     )
 
 
-async def open_store(settings: Settings) -> SqliteStore:
-    """Open (and migrate) the configured SQLite file, creating its directory."""
-    settings.database.parent.mkdir(parents=True, exist_ok=True)
-    return await SqliteStore.open(settings.database)
+async def open_store(settings: Settings) -> Store:
+    """Open (and migrate) the configured store: the SQLite file or the PostgreSQL database."""
+    return await backends.open_store(settings.store_location, pool_size=settings.pool_size)
 
 
 def create_app(
@@ -137,7 +136,7 @@ def create_app(
             lock_alert=lock_alert(catalog),
             clock=clock,
         )
-        sweeper = asyncio.create_task(_sweep(engine, settings))
+        sweeper = asyncio.create_task(_sweep(active, settings, clock))
         http = aiohttp.ClientSession()
         worker = OutboxWorker(
             active,
@@ -169,30 +168,30 @@ def create_app(
     return app
 
 
-async def _sweep(engine: Engine, settings: Settings) -> None:
+async def _sweep(store: Maintenance, settings: Settings, clock: Callable[[], float]) -> None:
     # Ended sessions are kept a while so a late repeat of their last hop still gets the
     # same answer (reference/security.md: keep the first reply at least a session TTL).
     keep = max(600.0, 2 * settings.session_total)
     while True:
         await asyncio.sleep(SWEEP_EVERY)
         try:
-            result = await engine.store.sweep_sessions(
-                engine.clock(), idle=settings.session_idle, total=settings.session_total, keep=keep
+            result = await store.sweep_sessions(
+                clock(), idle=settings.session_idle, total=settings.session_total, keep=keep
             )
-        except StoreError:
-            log.exception("session_sweep_failed")
+        except StoreError as exc:  # an outage: one line per sweep, no traceback
+            log.warning("session_sweep_failed", error=exc.__class__.__name__)
             continue
         if result.expired or result.purged:
             log.info("sessions_swept", expired=result.expired, purged=result.purged)
         try:
-            web_result = await engine.store.sweep_web(
-                engine.clock(),
+            web_result = await store.sweep_web(
+                clock(),
                 idle=settings.account.session_idle,
                 total=settings.account.session_total,
                 keep=24 * 3600.0,
             )
-        except StoreError:
-            log.exception("web_session_sweep_failed")
+        except StoreError as exc:
+            log.warning("web_session_sweep_failed", error=exc.__class__.__name__)
             continue
         if web_result.expired or web_result.purged:
             log.info("web_sessions_swept", expired=web_result.expired, purged=web_result.purged)

@@ -28,7 +28,7 @@ from state.errors import StoreError
 from state.importer import read_subscriber_file
 from state.models import Channel, ClosedBy
 from state.service import AccountService
-from state.sqlite import SqliteStore
+from state.store import Store
 from ussd_gateway import logs
 from ussd_gateway.app import create_app, open_store, resolve_pepper
 from ussd_gateway.config import ConfigError, Settings
@@ -44,7 +44,7 @@ def _when(ts: float | None) -> str:
     return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds") if ts else "-"
 
 
-async def _with_store(settings: Settings, work: Callable[[SqliteStore], Awaitable[int]]) -> int:
+async def _with_store(settings: Settings, work: Callable[[Store], Awaitable[int]]) -> int:
     store = await open_store(settings)
     try:
         return await work(store)
@@ -93,7 +93,7 @@ def _cmd_demo(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
     )
     pepper = resolve_pepper(demo)
 
-    async def seed(store: SqliteStore) -> int:
+    async def seed(store: Store) -> int:
         await seed_demo(store, pepper)
         return 0
 
@@ -120,7 +120,7 @@ def _cmd_demo(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
 def _cmd_import(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
     records = read_subscriber_file(Path(args.file), resolve_pepper(settings))
 
-    async def work(store: SqliteStore) -> int:
+    async def work(store: Store) -> int:
         summary = await store.import_subscribers(records)
         print(
             f"imported {len(records)}: {summary.created} created, {summary.updated} updated",
@@ -132,7 +132,7 @@ def _cmd_import(settings: Settings, args: argparse.Namespace, out: TextIO) -> in
 
 
 def _cmd_show(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
-    async def work(store: SqliteStore) -> int:
+    async def work(store: Store) -> int:
         sub = await AccountService(store).subscriber(args.msisdn)
         client = await store.get_client(sub.client_id)
         print(f"msisdn        {sub.msisdn}", file=out)
@@ -161,7 +161,7 @@ def _cmd_show(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
 def _cmd_access(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
     by = ClosedBy(args.by)
 
-    async def work(store: SqliteStore) -> int:
+    async def work(store: Store) -> int:
         service = AccountService(store)
         change = service.close_access if args.action == "close" else service.open_access
         decision = await change(
@@ -176,7 +176,7 @@ def _cmd_access(settings: Settings, args: argparse.Namespace, out: TextIO) -> in
 
 
 def _cmd_unlock(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
-    async def work(store: SqliteStore) -> int:
+    async def work(store: Store) -> int:
         decision = await AccountService(store).unlock_puk(
             args.msisdn, actor="cli:operator", channel=Channel.CLI
         )

@@ -8,7 +8,9 @@ Example file (every key optional)::
     max_body_bytes = 16384
 
     [store]
-    database = "/var/lib/ussd-gateway/gateway.sqlite3"
+    database = "/var/lib/ussd-gateway/gateway.sqlite3"   # or "postgresql://user@host/db"
+    password_file = "/run/secrets/db-password"           # PostgreSQL: the URL's password
+    pool_size = 10                                       # PostgreSQL: connections/instance
     pepper_file = "/etc/ussd-gateway/puk-pepper"     # hex; kept outside the database
 
     [sessions]
@@ -57,6 +59,7 @@ Example file (every key optional)::
     portal_url = "https://my.example.by"
 
 Environment: ``USSD_GATEWAY_CONFIG`` (the file), ``_HOST``, ``_PORT``, ``_DATABASE``,
+``_DATABASE_PASSWORD_FILE``, ``_DATABASE_POOL_SIZE``,
 ``_PUK_PEPPER`` (hex) or ``_PUK_PEPPER_FILE``, ``_SECRET_NATIVE``,
 ``_SECRET_AFRICASTALKING``, ``_SECRET_HUBTEL``, ``_SESSION_IDLE``, ``_SESSION_TOTAL``,
 ``_LOG_LEVEL``, ``_DEMO`` (1 turns caller authentication off: never in production),
@@ -74,6 +77,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from state.backends import DEFAULT_POOL_SIZE, DatabaseLocation
 
 DIALECT_NAMES = ("native", "africastalking", "hubtel")
 _PREFIX = "USSD_GATEWAY_"
@@ -156,6 +161,10 @@ class Settings:
     port: int = 8080
     max_body_bytes: int = 16 * 1024
     database: Path = Path("var/gateway.sqlite3")
+    """The SQLite file (the default store)."""
+    database_url: DatabaseLocation | None = None
+    """A PostgreSQL database instead of the file (several instances share it)."""
+    pool_size: int = DEFAULT_POOL_SIZE
     pepper_file: Path | None = None
     puk_pepper: Secret | None = None
     session_idle: float = 60.0
@@ -169,6 +178,11 @@ class Settings:
     sms: SmsSettings = field(default_factory=lambda: SmsSettings())
     codes: CodeSettings = field(default_factory=lambda: CodeSettings())
     account: AccountSettings = field(default_factory=lambda: AccountSettings())
+
+    @property
+    def store_location(self) -> DatabaseLocation:
+        """Where the store is: the PostgreSQL database if one is set, else the file."""
+        return self.database_url or DatabaseLocation(path=self.database)
 
     @classmethod
     def load(cls, file: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
@@ -202,6 +216,7 @@ class Settings:
                 )
             )
         }
+        location = _database(store, env)
         pepper_text = env.get(_PREFIX + "PUK_PEPPER")
         pepper_file = pick("PUK_PEPPER_FILE", store, "pepper_file", None)
         try:
@@ -209,7 +224,9 @@ class Settings:
                 host=str(pick("HOST", server, "host", "127.0.0.1")),
                 port=int(pick("PORT", server, "port", 8080)),
                 max_body_bytes=int(pick("MAX_BODY_BYTES", server, "max_body_bytes", 16 * 1024)),
-                database=Path(pick("DATABASE", store, "database", "var/gateway.sqlite3")),
+                database=location.path or Path("var/gateway.sqlite3"),
+                database_url=location if location.is_postgres else None,
+                pool_size=int(pick("DATABASE_POOL_SIZE", store, "pool_size", DEFAULT_POOL_SIZE)),
                 pepper_file=Path(pepper_file) if pepper_file else None,
                 puk_pepper=Secret(pepper_text) if pepper_text else None,
                 session_idle=float(pick("SESSION_IDLE", sessions, "idle_seconds", 60)),
@@ -228,9 +245,33 @@ class Settings:
             raise ConfigError("sessions: 0 < idle_seconds <= total_seconds")
         if not 0 < settings.account.session_idle <= settings.account.session_total:
             raise ConfigError("account: 0 < session_idle_seconds <= session_total_seconds")
+        if not 1 <= settings.pool_size <= 1000:
+            raise ConfigError("store.pool_size must be between 1 and 1000")
         if settings.sms.sender not in SENDERS:
             raise ConfigError(f"sms.sender must be one of {', '.join(SENDERS)}")
         return settings
+
+
+def _database(store: Mapping[str, Any], env: Mapping[str, str]) -> DatabaseLocation:
+    """``store.database`` (a path or a PostgreSQL URL) and the password file, if any."""
+    text = env.get(_PREFIX + "DATABASE", store.get("database", "var/gateway.sqlite3"))
+    password_file = env.get(_PREFIX + "DATABASE_PASSWORD_FILE", store.get("password_file"))
+    password = None
+    if password_file:
+        try:
+            password = Path(str(password_file)).read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(
+                f"store.password_file: cannot read {password_file}: {exc.__class__.__name__}"
+            ) from None
+    try:
+        location = DatabaseLocation.parse(str(text), password=password)
+    except ValueError as exc:
+        # The message names the problem, never the URL (it may hold a password).
+        raise ConfigError(f"store.database: {exc}") from None
+    if password is not None and not location.is_postgres:
+        raise ConfigError("store.password_file is for a postgresql:// database")
+    return location
 
 
 def _secret(value: object) -> Secret | None:

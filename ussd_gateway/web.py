@@ -17,8 +17,8 @@ from collections.abc import Awaitable, Callable
 import structlog
 from aiohttp import web
 
-from state.errors import StoreError
-from ussd_gateway.appkeys import ENGINE, SETTINGS
+from state.errors import KeptConflicting, StoreError
+from ussd_gateway.appkeys import ENGINE, SETTINGS, STORE
 from ussd_gateway.config import Secret
 from ussd_gateway.dialects import ROUTES, DialectSpec, HttpAnswer
 from ussd_gateway.errors import GatewayError, Unauthorized
@@ -69,9 +69,15 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
     except web.HTTPException as exc:
         code = "too_large" if exc.status == 413 else exc.reason.lower().replace(" ", "_")
         response = _error(request, exc.status, code, exc.reason)
-    except StoreError:
-        log.exception("store_failed")
+    except KeptConflicting:
+        response = _error(request, 503, "busy", "too many changes at once; try again")
+        response.headers["Retry-After"] = "1"
+    except StoreError as exc:
+        # An outage is one warning a request, not a traceback each (the store's own error
+        # names the cause); the caller may retry: nothing of the request was committed.
+        log.warning("store_failed", error=exc.__class__.__name__, cause=_cause(exc))
         response = _error(request, 503, "unavailable", "storage is unavailable; try again")
+        response.headers["Retry-After"] = "5"
     except Exception:
         log.exception("unhandled_error")
         response = _error(request, 500, "internal", "internal error; it has been logged")
@@ -87,6 +93,11 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
         ms=round((time.perf_counter() - started) * 1000, 2),
     )
     return response
+
+
+def _cause(exc: BaseException) -> str | None:
+    """The driver error's class behind a store error (never its message: it may hold values)."""
+    return exc.__cause__.__class__.__name__ if exc.__cause__ is not None else None
 
 
 def presented_secret(request: web.Request) -> str | None:
@@ -136,7 +147,18 @@ def ussd_handler(spec: DialectSpec) -> Handler:
         structlog.contextvars.bind_contextvars(dialect=spec.name)
         body = await request.read()
         ussd_request = spec.parse(request.headers, body)
-        reply = await request.app[ENGINE].handle(ussd_request)
+        engine = request.app[ENGINE]
+        try:
+            reply = await engine.handle(ussd_request)
+        except StoreError as exc:
+            # The database is down or failing: the handset gets a short END in the
+            # subscriber's language (HTTP 200 in every dialect, so the USSD centre shows it
+            # instead of its own network error), and nothing was acknowledged that was not
+            # committed. A conflict storm is not an outage: it stays a 503 "busy".
+            if isinstance(exc, KeptConflicting):
+                raise
+            log.warning("ussd_store_failed", error=exc.__class__.__name__, cause=_cause(exc))
+            reply = engine.unavailable(ussd_request)
         answer = _answer(spec.render(reply, ussd_request))
         request[LOGGED] = True
         return answer
@@ -152,7 +174,7 @@ async def metrics(request: web.Request) -> web.Response:
 
 async def healthz(request: web.Request) -> web.Response:
     """Liveness and storage reachability."""
-    await request.app[ENGINE].store.ping()
+    await request.app[STORE].ping()
     return web.json_response({"status": "ok"})
 
 
