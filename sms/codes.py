@@ -27,7 +27,6 @@ from pathlib import Path
 
 from sms.commands import Reply, SmsCommands, load_commands
 from state.credentials import Pepper, Sealer
-from state.errors import ConcurrentUpdate
 from state.models import (
     AuditEntry,
     ChangeSet,
@@ -37,10 +36,8 @@ from state.models import (
     OtpGuard,
     OutboxMessage,
 )
+from state.retry import retry_conflicts
 from state.store import CodeSnapshot, Store
-
-_RETRIES = 20
-"""Optimistic retries: 20 parallel operations on one number all get through."""
 
 
 class Purpose(enum.StrEnum):
@@ -141,10 +138,14 @@ class CodeService:
 
         With ``Channel.SMS`` the code is returned for the caller's reply; otherwise an SMS
         carrying it is queued (sealed) in the outbox.
+
+        Raises:
+            KeptConflicting: requests for this number kept colliding on every attempt.
         """
         if not msisdn.startswith(self.policy.allowed_prefixes):
             return CodeRequest(RequestOutcome.REFUSED)
-        for _ in range(_RETRIES):
+
+        async def attempt() -> CodeRequest:
             now = self.clock()
             subscriber = await self.store.get_subscriber(msisdn)
             snap = await self.store.load_codes(msisdn, purpose, now)
@@ -173,16 +174,14 @@ class CodeService:
                         msisdn, f"code:{purpose}", body, now, now + self.policy.ttl
                     )
                     changes = changes + ChangeSet(outbox=(message,))
-            try:
-                await self.store.commit(changes)
-            except ConcurrentUpdate:
-                continue
+            await self.store.commit(changes)
             if subscriber is None:
                 return CodeRequest(RequestOutcome.UNKNOWN)
             if channel is Channel.SMS:
                 return CodeRequest(RequestOutcome.REPLY, code=code)
             return CodeRequest(RequestOutcome.QUEUED)
-        raise ConcurrentUpdate("code requests for this number kept colliding")
+
+        return await retry_conflicts(attempt, what="code requests for this number")
 
     def _wait(self, snap: CodeSnapshot, now: float) -> int:
         """Seconds until a send is allowed again (0: allowed now)."""
@@ -202,8 +201,12 @@ class CodeService:
 
         Every wrong answer counts against the code (5 kill it) and against the number
         (10 in a row lock checks); while locked nothing is compared or counted.
+
+        Raises:
+            KeptConflicting: checks of this number kept colliding on every attempt.
         """
-        for _ in range(_RETRIES):
+
+        async def attempt() -> bool:
             now = self.clock()
             snap = await self.store.load_codes(msisdn, purpose, now)
             guard = snap.guard
@@ -224,12 +227,10 @@ class CodeService:
                 and hmac.compare_digest(self._digest(msisdn, purpose, code), live.digest)
             )
             changes = self._after_check(msisdn, purpose, snap, right=bool(right), now=now)
-            try:
-                await self.store.commit(changes)
-            except ConcurrentUpdate:
-                continue
+            await self.store.commit(changes)
             return bool(right)
-        raise ConcurrentUpdate("code checks for this number kept colliding")
+
+        return await retry_conflicts(attempt, what="code checks for this number")
 
     def _after_check(
         self, msisdn: str, purpose: Purpose, snap: CodeSnapshot, *, right: bool, now: float

@@ -13,13 +13,13 @@ from dataclasses import dataclass
 
 from state import access, roles
 from state.access import Decision
-from state.errors import ConcurrentUpdate, UnknownSubscriber
+from state.errors import UnknownSubscriber
 from state.models import Channel, ClosedBy, Role, Subscriber
 from state.msisdn import normalize_msisdn
+from state.retry import retry_conflicts
 from state.store import Store
 
 Clock = Callable[[], float]
-_RETRIES = 5
 
 
 @dataclass
@@ -43,15 +43,19 @@ class AccountService:
         return sub
 
     async def _decide(self, raw_msisdn: str, decide: Callable[[Subscriber], Decision]) -> Decision:
-        for _ in range(_RETRIES):
+        """Read, decide and commit, again on a conflict.
+
+        Raises:
+            KeptConflicting: the subscriber kept changing under every attempt.
+        """
+
+        async def attempt() -> Decision:
             decision = decide(await self.subscriber(raw_msisdn))
-            try:
-                if not decision.changes.empty:
-                    await self.store.commit(decision.changes)
-            except ConcurrentUpdate:
-                continue
+            if not decision.changes.empty:
+                await self.store.commit(decision.changes)
             return decision
-        raise ConcurrentUpdate("the subscriber kept changing; try again")
+
+        return await retry_conflicts(attempt, what="the subscriber")
 
     async def close_access(
         self, msisdn: str, *, by: ClosedBy, actor: str, channel: Channel, reason: str | None

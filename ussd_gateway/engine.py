@@ -18,10 +18,11 @@ from typing import Any
 import structlog
 
 from state.credentials import PasswordHasher, Pepper
-from state.errors import ConcurrentUpdate, InvalidMsisdn
+from state.errors import InvalidMsisdn, KeptConflicting
 from state.models import ChangeSet, Subscriber, UssdSession
 from state.msisdn import mask_msisdn, normalize_msisdn
-from state.store import Store
+from state.retry import retry_conflicts
+from state.store import HopStore
 from ussd_gateway.dialects.model import Op, UssdReply, UssdRequest
 from ussd_gateway.errors import BadRequest, GatewayBusy
 from ussd_gateway.locks import KeyedLocks
@@ -35,7 +36,10 @@ from ussd_gateway.render import fill, reply, screen_lines
 MAX_DIAL_PARAMS = 1
 """A shortcut (``*141*3*6*1#``) may choose one step; it never answers that step's
 question, so every change is confirmed on a screen the subscriber saw."""
-_RETRIES = 5
+
+_LANGUAGES_KEPT = 100_000
+"""Subscribers whose language the outage END remembers: ~10 MiB at most, and the busy
+subscribers of an instance are the ones that dial again while the database is away."""
 
 log = structlog.get_logger("ussd_gateway.hop")
 
@@ -68,7 +72,7 @@ class Engine:
     def __init__(
         self,
         *,
-        store: Store,
+        store: HopStore,
         catalog: MenuCatalog,
         pepper: Pepper,
         hasher: PasswordHasher,
@@ -85,6 +89,8 @@ class Engine:
         self.metrics = metrics or HopMetrics()
         self._locks = KeyedLocks()
         self._pools: dict[str, MachinePool] = {}
+        self._languages: dict[str, str] = {}
+        """Recently seen subscribers' languages, for the outage END (no store to ask then)."""
 
     def _pool(self, menu: Menu) -> MachinePool:
         pool = self._pools.get(menu.name)
@@ -107,16 +113,17 @@ class Engine:
             raise BadRequest(f"msisdn: {exc}") from None
         key = f"{req.dialect}:{req.session_id}"
         tag = self._hop_tag(req.hop_key)  # once a hop: an HMAC, compared and stored
+
+        async def attempt() -> _Result:
+            return await self._hop(key, req, msisdn, tag)
+
         async with self._locks.hold(key):
-            for _ in range(_RETRIES):
-                try:
-                    result = await self._hop(key, req, msisdn, tag)
-                    break
-                except ConcurrentUpdate:
-                    self.metrics.conflicts.inc()
-                    continue
-            else:
-                raise GatewayBusy("the session is being changed elsewhere; try again")
+            try:
+                result = await retry_conflicts(
+                    attempt, on_conflict=self.metrics.conflicts.inc, what="the session"
+                )
+            except KeptConflicting:
+                raise GatewayBusy("the session is being changed elsewhere; try again") from None
         elapsed = time.perf_counter() - started
         self.metrics.observe(req.dialect, result.service, result.outcome, elapsed)
         log.info(
@@ -135,11 +142,31 @@ class Engine:
         )
         return result.reply
 
+    def unavailable(self, req: UssdRequest) -> UssdReply:
+        """The END a hop gets while the store cannot be reached: "temporarily unavailable",
+        in the subscriber's language when this process has seen the subscriber recently."""
+        try:
+            lang = self._languages.get(normalize_msisdn(req.msisdn), DEFAULT_LANGUAGE)
+        except InvalidMsisdn:
+            lang = DEFAULT_LANGUAGE
+        self.metrics.observe(req.dialect, None, "unavailable", 0.0)
+        return self._end_text(None, "temporarily_unavailable", lang)
+
+    def _remember_language(self, msisdn: str, lang: str) -> None:
+        languages = self._languages
+        if languages.get(msisdn) == lang:
+            return
+        languages[msisdn] = lang
+        if len(languages) > _LANGUAGES_KEPT:
+            del languages[next(iter(languages))]  # the oldest: a dict keeps insertion order
+
     # --- the hop -------------------------------------------------------------------
 
     async def _hop(self, key: str, req: UssdRequest, msisdn: str, tag: str) -> _Result:
         now = self.clock()
         session, subscriber = await self.store.load_hop(key, msisdn)
+        if subscriber is not None:
+            self._remember_language(msisdn, subscriber.lang)
         if session is None:
             return await self._begin(key, req, msisdn, subscriber, now, tag)
         if session.msisdn != msisdn:

@@ -23,7 +23,14 @@ GSM_EXTENSION = ["\f", "^", "{", "}", "\\", "[", "~", "]", "|", "€"]
 
 
 def gsm_septets(text: str) -> bytes | None:
-    """The unpacked GSM 03.38 septets of ``text``, or None if it has no GSM-7 form."""
+    """The unpacked GSM 03.38 septets of ``text``, or None if it has no GSM-7 form.
+
+    U+001B is the escape septet, not a character: the codec passes it through, but a text
+    holding it has no GSM-7 form (a handset would read it as the start of an extension
+    character), so like any other character outside the alphabet it means UCS-2.
+    """
+    if "\x1b" in text:
+        return None
     try:
         return text.encode("gsm03.38")
     except UnicodeEncodeError:
@@ -74,6 +81,7 @@ astral_heavy = st.text(alphabet=st.sampled_from(["Ж", "😀", "𝄞", "a"]), ma
 
 @given(st.one_of(gsm_texts, extension_heavy, any_texts, astral_heavy))
 @example("")
+@example("\x1b")
 @example("a" * 160)
 @example("a" * 161)
 @example("Ж" * 70)

@@ -72,3 +72,37 @@ def test_broken_file_names_itself(tmp_path: Path) -> None:
     path.write_text("[server\nport = 1\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="broken.toml"):
         Settings.load(path, {})
+
+
+def test_a_postgresql_database_with_its_password_in_a_file(tmp_path: Path) -> None:
+    """``store.database`` may be a PostgreSQL URL; the password file wins and is never shown."""
+    secret = tmp_path / "db-password"
+    secret.write_text("from-the-file\n", encoding="utf-8")
+    path = tmp_path / "gw.toml"
+    path.write_text(
+        '[store]\ndatabase = "postgresql://gw:in-the-url@db.example:5432/gw"\n'
+        f'password_file = "{secret}"\npool_size = 4\n',
+        encoding="utf-8",
+    )
+    settings = Settings.load(path, {})
+    location = settings.store_location
+    assert location.is_postgres and settings.pool_size == 4
+    assert location.dsn() == "postgresql://gw:from-the-file@db.example:5432/gw"
+    assert "from-the-file" not in repr(settings) and "in-the-url" not in repr(settings)
+    env = Settings.load(None, {"USSD_GATEWAY_DATABASE": "/srv/x.sqlite3"})
+    assert env.store_location.path == Path("/srv/x.sqlite3") and not env.store_location.is_postgres
+
+
+@pytest.mark.parametrize(
+    ("env", "names"),
+    [
+        ({"USSD_GATEWAY_DATABASE": "mysql://gw:hunter2@db/gw"}, "store.database"),
+        ({"USSD_GATEWAY_DATABASE_PASSWORD_FILE": "/nonexistent/pw",
+          "USSD_GATEWAY_DATABASE": "postgresql://gw@db/gw"}, "store.password_file"),
+        ({"USSD_GATEWAY_DATABASE_POOL_SIZE": "0"}, "store.pool_size"),
+    ],
+)
+def test_a_bad_store_setting_names_the_key_not_the_secret(env: dict[str, str], names: str) -> None:
+    with pytest.raises(ConfigError) as refused:
+        Settings.load(None, env)
+    assert names in str(refused.value) and "hunter2" not in str(refused.value)

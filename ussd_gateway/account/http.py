@@ -15,7 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from state import roles
-from state.errors import ConcurrentUpdate, InvalidMsisdn, UnknownSubscriber
+from state.errors import ConcurrentUpdate, InvalidMsisdn, KeptConflicting, UnknownSubscriber
 from state.models import Channel, ClosedBy, Role
 from state.msisdn import normalize_msisdn
 from state.service import AccountService
@@ -263,7 +263,7 @@ async def _operator_call(coro: Any) -> Any:
         return await coro
     except UnknownSubscriber:
         raise UnknownTarget from None
-    except ConcurrentUpdate:
+    except (ConcurrentUpdate, KeptConflicting):
         raise GatewayBusy("the subscriber kept changing; try again") from None
 
 

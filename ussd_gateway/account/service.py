@@ -21,12 +21,13 @@ import string
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
+from typing import TypeVar
 
 from sms.codes import CodeService, Purpose
 from state import access, roles
 from state.access import Decision, PukOutcome
 from state.credentials import PasswordHasher, Pepper
-from state.errors import ConcurrentUpdate
+from state.errors import ConcurrentUpdate, KeptConflicting
 from state.importer import identity_digest
 from state.models import (
     BUSINESS_KINDS,
@@ -50,6 +51,7 @@ from state.passwords import (
     set_password,
     use_temporary_password,
 )
+from state.retry import retry_conflicts
 from state.store import Store
 from state.websessions import EndReason, SessionTimes, credential_epoch, ended, touched, why_over
 from ussd_gateway.account.errors import (
@@ -67,7 +69,6 @@ from ussd_gateway.account.errors import (
 from ussd_gateway.account.mail import LetterQueue, temporary_password_letter
 from ussd_gateway.errors import GatewayBusy
 
-_RETRIES = 8
 MAX_SECRET_CHARS = 256
 """Longer typed secrets are refused without hashing them (no hashing DoS)."""
 TEMP_PASSWORD_ALPHABET = string.ascii_letters + string.digits
@@ -76,6 +77,7 @@ TEMP_PASSWORD_LENGTH = 12
 TEMP_PASSWORD_MIN_INTERVAL = 60.0
 """At most one temporary-password letter a minute per number (no mail flooding)."""
 CHALLENGE_TTL = 300.0
+T = TypeVar("T")
 Build = Callable[[], Awaitable[tuple[str, ChangeSet]]]
 """Reads and decides one change made in a session: (outcome, what to commit)."""
 
@@ -189,7 +191,8 @@ class FrontDoor:
         key costs the same work as an open one, and strangers' keys are counted the same.
         """
         policy = self.codes.policy
-        for _ in range(_RETRIES):
+
+        async def attempt() -> bool:
             now = self.clock()
             guard = await self.store.get_guard(key)
             if guard.locked_until is not None and now < guard.locked_until:
@@ -201,16 +204,24 @@ class FrontDoor:
                 now + policy.lock_for(failures) if failures >= policy.failures_before_lock else None
             )
             new = OtpGuard(key, failures, locked_until, guard.version + 1)
-            try:
-                await self._commit(ChangeSet(guards=((guard.version, new),)))
-            except ConcurrentUpdate:
-                continue
+            await self._commit(ChangeSet(guards=((guard.version, new),)))
             return ok
-        raise GatewayBusy("too many checks at once; try again")
+
+        try:
+            return await retry_conflicts(attempt, what="the check guard")
+        except KeptConflicting:
+            raise GatewayBusy("too many checks at once; try again") from None
 
     async def _commit(self, changes: ChangeSet) -> None:
         if not changes.empty:
             await self.store.commit(changes)
+
+    async def _retried(self, attempt: Callable[[], Awaitable[T]]) -> T:
+        """``attempt`` again on every conflict; :class:`GatewayBusy` (503) if they never stop."""
+        try:
+            return await retry_conflicts(attempt, what="the account")
+        except KeptConflicting:
+            raise GatewayBusy("the account kept changing; try again") from None
 
     def _new_password_or_refuse(self, password: str, confirmation: str, msisdn: str) -> str:
         if len(password) > MAX_SECRET_CHARS:
@@ -272,7 +283,8 @@ class FrontDoor:
         also: Callable[[Subscriber, float], ChangeSet] | None = None,
     ) -> NewSession:
         """Open a session for ``msisdn`` once its proof succeeded (refused if closed)."""
-        for _ in range(_RETRIES):
+
+        async def attempt() -> NewSession:
             now = self.clock()
             sub = await self._open_account(msisdn)
             extra = also(sub, now) if also else ChangeSet()
@@ -281,12 +293,10 @@ class FrontDoor:
             new, row, entry = self._session_for(
                 after, client, method, must_change=must_change, now=now
             )
-            try:
-                await self._commit(extra + ChangeSet(audit=(entry,), web_sessions=((None, row),)))
-            except ConcurrentUpdate:
-                continue
+            await self._commit(extra + ChangeSet(audit=(entry,), web_sessions=((None, row),)))
             return new
-        raise GatewayBusy("the account kept changing; try again")
+
+        return await self._retried(attempt)
 
     # --- registration (seed 000) ---------------------------------------------------------
 
@@ -304,7 +314,8 @@ class FrontDoor:
     ) -> None:
         """Set the permanent password with the SIM's PUK1 (needs the option, seed 001 §1.4)."""
         normalized = self._new_password_or_refuse(password, confirmation, msisdn)
-        for _ in range(_RETRIES):
+
+        async def attempt() -> None:
             now = self.clock()
             sub = await self.store.get_subscriber(msisdn)
             if sub is None:
@@ -318,23 +329,20 @@ class FrontDoor:
                 now=now,
                 lock_alert=self._lock_alert(sub.lang),
             )
-            try:
-                await self._commit(decision.changes)
-            except ConcurrentUpdate:
-                continue
+            await self._commit(decision.changes)
             if decision.outcome is not PukOutcome.ACCEPTED:
                 # Locked, or wrong (counted towards the same lock as *141*3*6#).
                 raise InvalidCredentials
             if not sub.puk_registration:
                 raise PukRegistrationDisabled
-            break
-        else:
-            raise GatewayBusy("the account kept changing; try again")
+
+        await self._retried(attempt)
         await self._register(msisdn, normalized, "puk1")
 
     async def _register(self, msisdn: str, normalized: str, proof: str) -> None:
         password_hash = await self.hasher.hash(normalized)
-        for _ in range(_RETRIES):
+
+        async def attempt() -> None:
             now = self.clock()
             sub = await self._open_account(msisdn)
             _after, changes = set_password(
@@ -343,12 +351,9 @@ class FrontDoor:
             entry = AuditEntry(
                 msisdn, "registered", "subscriber", Channel.WEB, now, {"proof": proof}
             )
-            try:
-                await self._commit(changes + ChangeSet(audit=(entry,)))
-            except ConcurrentUpdate:
-                continue
-            return
-        raise GatewayBusy("the account kept changing; try again")
+            await self._commit(changes + ChangeSet(audit=(entry,)))
+
+        await self._retried(attempt)
 
     # --- login (seed 000, 001 §1.3–1.6, 002) ---------------------------------------------
 
@@ -492,7 +497,8 @@ class FrontDoor:
             secrets.choice(TEMP_PASSWORD_ALPHABET) for _ in range(TEMP_PASSWORD_LENGTH)
         )
         password_hash = await self.hasher.hash(password)  # hashed for strangers too: same time
-        for _ in range(_RETRIES):
+
+        async def attempt() -> None:
             now = self.clock()
             sub = await self.store.get_subscriber(msisdn)
             if sub is None or sub.closed_by is not None:
@@ -506,10 +512,7 @@ class FrontDoor:
             _after, changes = issue_temporary_password(
                 sub, password_hash, ttl=self.temporary_password_ttl, channel=Channel.WEB, now=now
             )
-            try:
-                await self._commit(changes)
-            except ConcurrentUpdate:
-                continue
+            await self._commit(changes)
             letter = temporary_password_letter(
                 to=client.email,
                 sender=self._mail_sender,
@@ -520,8 +523,8 @@ class FrontDoor:
                 portal=self._portal_url,
             )
             self.letters.submit(letter, kind="temporary_password")
-            return
-        raise GatewayBusy("the account kept changing; try again")
+
+        await self._retried(attempt)
 
     # --- sessions (seed 001 §1.9) --------------------------------------------------------
 
@@ -561,7 +564,9 @@ class FrontDoor:
         idle clock moved (another tab, a USSD hop), ``build`` decides again on fresh reads.
         """
         session = ctx.session
-        for _ in range(_RETRIES):
+
+        async def attempt() -> str:
+            nonlocal session
             outcome, changes = await build()
             touch = (session.version, touched(session, self.clock()))
             try:
@@ -571,9 +576,10 @@ class FrontDoor:
                 if fresh is None or fresh.ended_at is not None:
                     raise SessionOver("ended while the request was running") from None
                 session = fresh
-                continue
+                raise  # decide again, on fresh reads, against the session as it is now
             return outcome
-        raise GatewayBusy("the account kept changing; try again")
+
+        return await self._retried(attempt)
 
     async def touch(self, ctx: Context) -> None:
         """Restart the idle clock of a session that did something."""

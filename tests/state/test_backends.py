@@ -1,0 +1,69 @@
+"""Which store a database setting names: paths, sqlite:// and postgresql:// URLs, and the
+password of a URL, which only the driver ever sees."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from state.backends import DatabaseLocation, open_store
+from state.sqlite import SqliteStore
+
+
+@pytest.mark.parametrize(
+    ("text", "path"),
+    [
+        ("var/gateway.sqlite3", Path("var/gateway.sqlite3")),
+        ("/srv/gw.sqlite3", Path("/srv/gw.sqlite3")),
+        ("sqlite:///srv/gw.sqlite3", Path("/srv/gw.sqlite3")),
+    ],
+)
+def test_a_path_is_an_sqlite_file(text: str, path: Path) -> None:
+    location = DatabaseLocation.parse(text)
+    assert (location.is_postgres, location.path, str(location)) == (False, path, str(path))
+
+
+@pytest.mark.parametrize(
+    ("text", "dsn", "shown"),
+    [
+        ("postgresql://root@127.0.0.1:5432/test", "postgresql://root@127.0.0.1:5432/test",
+         "postgresql://root@127.0.0.1:5432/test"),
+        ("postgres://gw:s3cr%40t@db.example/gw", "postgresql://gw:s3cr%40t@db.example/gw",
+         "postgresql://gw:***@db.example/gw"),
+        ("postgresql://gw:pw@[::1]:6432/gw?sslmode=require",
+         "postgresql://gw:pw@[::1]:6432/gw?sslmode=require",
+         "postgresql://gw:***@[::1]:6432/gw?sslmode=require"),
+    ],
+)
+def test_a_postgresql_url_keeps_its_password_for_the_driver_only(
+    text: str, dsn: str, shown: str
+) -> None:
+    location = DatabaseLocation.parse(text)
+    assert location.is_postgres and location.path is None
+    assert location.dsn() == dsn
+    assert str(location) == shown
+    assert repr(location) == f"DatabaseLocation({shown!r})"
+
+
+def test_a_password_from_a_file_replaces_the_urls() -> None:
+    location = DatabaseLocation.parse("postgresql://gw:old@db/gw", password="fr/om file")
+    assert location.dsn() == "postgresql://gw:fr%2Fom%20file@db/gw"
+    assert "fr/om" not in str(location) and "fr/om" not in repr(location)
+
+
+@pytest.mark.parametrize("text", ["", "   ", "mysql://gw:pw@db/gw", "postgresql://"])
+def test_an_unusable_setting_is_refused_without_echoing_it(text: str) -> None:
+    with pytest.raises(ValueError) as refused:
+        DatabaseLocation.parse(text)
+    assert "pw" not in str(refused.value)
+
+
+async def test_a_path_opens_an_sqlite_store_creating_its_directory(tmp_path: Path) -> None:
+    store = await open_store(DatabaseLocation.parse(str(tmp_path / "new" / "gw.sqlite3")))
+    try:
+        assert isinstance(store, SqliteStore)
+        await store.ping()
+        assert (tmp_path / "new" / "gw.sqlite3").exists()
+    finally:
+        await store.close()
