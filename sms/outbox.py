@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 from collections.abc import Callable, Sequence
 
 import structlog
@@ -95,16 +96,21 @@ class OutboxWorker:
         A store failure is logged and retried after ``idle_sleep``. Setting ``stop`` lets
         the batch in hand finish (the graceful way to shut down); cancelling abandons it
         and its messages become due again when their lease runs out.
+
+        Each sleep is ``idle_sleep`` ± 50 %, at random: workers of instances started
+        together would otherwise wake in step, and the first to claim would take every
+        batch while the others found nothing (still exactly once, but not spread).
         """
         while not stop.is_set():
             try:
                 handled = await self.run_once()
-            except StoreError:
-                log.exception("outbox_claim_failed")
+            except StoreError as exc:  # an outage: one line a poll, not a traceback each
+                log.warning("outbox_claim_failed", error=exc.__class__.__name__)
                 handled = 0
             if handled == 0:
+                pause = idle_sleep * (0.5 + random.random())  # noqa: S311 - not a secret
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), idle_sleep)
+                    await asyncio.wait_for(stop.wait(), pause)
 
     async def _handle(self, row: OutboxRow) -> None:
         try:

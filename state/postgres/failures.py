@@ -30,10 +30,18 @@ _UNAVAILABLE_STATES = frozenset(
         "57P03",  # cannot_connect_now: starting up, in recovery
         "57P05",  # idle_session_timeout
         "57014",  # query_canceled: our command timeout or an operator's cancel
+        "25P03",  # idle_in_transaction_session_timeout: the server dropped the connection
+        "25006",  # read_only_sql_transaction: a standby answered (a failover under way)
     }
 )
 _CONFLICT_STATES = frozenset({"40001", "40P01"})  # serialization_failure, deadlock_detected
-_CLOSED_WORDS = ("closed", "closing", "released back to the pool")
+# asyncpg's own texts for a connection or pool that is gone (connection.py, pool.py).
+_CLOSED_TEXTS = (
+    "connection is closed",
+    "released back to the pool",
+    "pool is closed",
+    "pool is closing",
+)
 
 
 def unsent(exc: BaseException) -> bool:
@@ -111,7 +119,11 @@ def _label(exc: BaseException) -> str:
 
 
 def _says_closed(exc: BaseException) -> bool:
-    # asyncpg raises a plain InterfaceError for a connection (or pool) that is closed; its
-    # fixed texts are the only way to tell that from a misuse of the driver.
+    # asyncpg raises a plain InterfaceError for a connection (or pool) that is gone; its
+    # fixed texts are the only way to tell that from a misuse of the driver. A bad value
+    # (asyncpg's client-side DataError, an InterfaceError and a ValueError) quotes the
+    # value, which could hold any text: never read its message.
+    if isinstance(exc, ValueError):
+        return False
     text = str(exc)
-    return any(word in text for word in _CLOSED_WORDS)
+    return any(phrase in text for phrase in _CLOSED_TEXTS)

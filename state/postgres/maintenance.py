@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from state.postgres.pool import Link
+from state.postgres.pool import Link, Row, transaction
 from state.postgres.rows import OUTBOX_COLUMNS, outbox_row, text
 from state.store import ImportSummary, OutboxRow, SubscriberRecord, SweepResult
 
@@ -159,12 +159,10 @@ async def import_subscribers(link: Link, records: Sequence[SubscriberRecord]) ->
         )
         for r in records
     ]
-    await link.execute("BEGIN ISOLATION LEVEL READ COMMITTED")
-    try:
-        rows = await link.fetchmany(_IMPORT, args)
-    except Exception:
-        await link.rollback()
-        raise
-    await link.execute("COMMIT")
+
+    async def body() -> list[Row]:
+        return await link.fetchmany(_IMPORT, args)
+
+    rows = await transaction(link, body)
     created = sum(1 for r in rows if r[0] == 0)
     return ImportSummary(created, len(rows) - created)

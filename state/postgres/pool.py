@@ -87,11 +87,15 @@ class Link:
     @property
     def closed(self) -> bool:
         """Whether the connection is known to be gone."""
-        return bool(self._conn.is_closed())
+        try:
+            return bool(self._conn.is_closed())
+        except asyncpg.InterfaceError:  # the pool already took the dead connection back
+            return True
 
     def terminate(self) -> None:
         """Drop the connection at once (the pool opens a new one on the next acquire)."""
-        self._conn.terminate()
+        if not self.closed:
+            self._conn.terminate()
 
     async def rollback(self) -> None:
         """End a failed transaction; a connection that cannot even do that is dropped.
@@ -104,6 +108,26 @@ class Link:
             await self.execute("ROLLBACK")
         except Exception:  # the connection is broken: the server rolls back without us
             self.terminate()
+
+
+async def transaction(link: Link, body: Callable[[], Awaitable[T]]) -> T:
+    """Run ``body`` in one READ COMMITTED transaction on ``link``: ``BEGIN``, body,
+    ``COMMIT``; on failure ``ROLLBACK`` and the failure.
+
+    A connection lost before ``COMMIT`` was sent is :class:`Replayable`: the server rolls
+    back what a dead connection had not committed, so the whole work may run again. One
+    lost during ``COMMIT`` is not: the transaction may have committed.
+    """
+    try:
+        await link.execute("BEGIN ISOLATION LEVEL READ COMMITTED")
+        result = await body()
+    except Exception as exc:
+        await link.rollback()
+        if connection_lost(exc):
+            raise Replayable(exc) from None
+        raise
+    await link.execute("COMMIT")
+    return result
 
 
 def _dumps(value: Any) -> str:
@@ -136,7 +160,9 @@ def redact(dsn: str) -> str:
         user = f"{parts.username}@" if parts.username else ""
     except ValueError:
         return "postgresql://?"
-    return f"{parts.scheme or 'postgresql'}://{user}{host}{port}{parts.path}"
+    if parts.scheme not in ("postgres", "postgresql"):
+        return "postgresql://?"  # not a URL: nothing of it is known to be harmless
+    return f"{parts.scheme}://{user}{host}{port}{parts.path}"
 
 
 class Database:

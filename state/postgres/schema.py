@@ -12,7 +12,7 @@ from importlib.resources import files
 
 from state.errors import MigrationError
 from state.postgres.failures import unavailable
-from state.postgres.pool import Link
+from state.postgres.pool import Link, transaction
 
 LOCK_KEY = int.from_bytes(b"ussd-sch", "big")
 """The advisory lock all instances take to migrate (a constant: "ussd-sch" as a bigint)."""
@@ -52,8 +52,8 @@ async def migrate(link: Link) -> list[int]:
     """
     steps = migrations()
     newest = steps[-1][0] if steps else 0
-    await link.execute("BEGIN")
-    try:
+
+    async def body() -> list[int]:
         await link.execute("SELECT pg_advisory_xact_lock($1)", LOCK_KEY, seconds=_MIGRATION_TIMEOUT)
         await link.execute(_VERSION_TABLE)
         row = await link.fetchrow("SELECT coalesce(max(version), 0) FROM schema_migrations")
@@ -74,8 +74,6 @@ async def migrate(link: Link) -> list[int]:
                 ) from None
             await link.execute("INSERT INTO schema_migrations (version) VALUES ($1)", number)
             applied.append(number)
-        await link.execute("COMMIT")
-    except Exception:
-        await link.rollback()
-        raise
-    return applied
+        return applied
+
+    return await transaction(link, body)

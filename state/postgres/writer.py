@@ -25,8 +25,7 @@ import asyncpg
 
 from state.errors import ConcurrentUpdate
 from state.models import ChangeSet, UssdSession, WebSession
-from state.postgres.failures import connection_lost
-from state.postgres.pool import Link, Replayable
+from state.postgres.pool import Link, transaction
 from state.postgres.rows import CHALLENGE_COLUMNS, text
 
 
@@ -282,28 +281,18 @@ def _session_step(s: UssdSession, hop_read: int | None) -> Step:
 
 async def apply(link: Link, steps: Sequence[Step]) -> None:
     """Run ``steps`` atomically: one autocommitted statement if that is enough, else one
-    READ COMMITTED transaction.
-
-    Raises :class:`~state.pool.Replayable` if the connection was lost before ``COMMIT``
-    was sent (the server has rolled everything back, so running the plan again is safe).
-    A connection lost during ``COMMIT`` or during the lone autocommitted statement is not
-    replayed: it may have committed.
-    """
+    transaction (:func:`~state.postgres.pool.transaction`)."""
     if not steps:
         return
     if len(steps) == 1 and (not steps[0].checked or len(steps[0].rows) == 1):
         await _run(link, steps[0])
         return
-    try:
-        await link.execute("BEGIN ISOLATION LEVEL READ COMMITTED")
+
+    async def body() -> None:
         for step in steps:
             await _run(link, step)
-    except Exception as exc:
-        await link.rollback()
-        if connection_lost(exc):
-            raise Replayable(exc) from None
-        raise
-    await link.execute("COMMIT")
+
+    await transaction(link, body)
 
 
 async def _run(link: Link, step: Step) -> None:

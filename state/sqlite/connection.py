@@ -17,7 +17,7 @@ from typing import TypeVar
 
 import aiosqlite
 
-from state.errors import StoreError
+from state.errors import StoreError, StoreUnavailable
 
 T = TypeVar("T")
 
@@ -35,11 +35,15 @@ class Connection:
     def __init__(self, writer: aiosqlite.Connection, reader: sqlite3.Connection | None) -> None:
         self._writer = writer
         self._reader = reader
+        self._closed = False
 
     @classmethod
     async def open(cls, path: str) -> Connection:
         """Connect the writer (configured) and the reader to the file at ``path``."""
-        writer = await aiosqlite.connect(path, isolation_level=None)
+        try:
+            writer = await aiosqlite.connect(path, isolation_level=None)
+        except sqlite3.Error as exc:  # no such directory, no permission, not a database
+            raise StoreUnavailable(f"cannot open the database: {exc.__class__.__name__}") from exc
         connection = cls(writer, None)
         try:
             await connection.run(configure)
@@ -54,6 +58,7 @@ class Connection:
 
     async def close(self) -> None:
         """Close both connections (the writer's thread ends with it)."""
+        self._closed = True
         if self._reader is not None:
             self._reader.close()
             self._reader = None
@@ -64,6 +69,8 @@ class Connection:
         # aiosqlite has no public way to run a callable on its thread; `_execute` is what
         # its own public methods use. One call is one thread hop and one uninterrupted
         # transaction, where execute() per statement would be a hop each.
+        if self._closed:
+            raise StoreUnavailable("the store is closed")
         try:
             result: T = await self._writer._execute(fn, self._writer._conn)  # type: ignore[no-untyped-call]
             return result
