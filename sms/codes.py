@@ -37,7 +37,7 @@ from state.models import (
     OutboxMessage,
 )
 from state.retry import retry_conflicts
-from state.store import CodeSnapshot, Store
+from state.store import CodeSnapshot, CodeStore
 
 
 class Purpose(enum.StrEnum):
@@ -116,7 +116,7 @@ class CodeService:
 
     def __init__(
         self,
-        store: Store,
+        store: CodeStore,
         pepper: Pepper,
         *,
         policy: CodePolicy | None = None,

@@ -1,8 +1,8 @@
 """The outbox worker: sends what the core committed, once, with retries.
 
 Every SMS is committed to the outbox (with the change that caused it) before anything is
-sent; this worker then leases due messages (``Store.claim_outbox``), sends them, and
-records each result (``Store.finish_outbox``). A message whose process dies between commit
+sent; this worker then leases due messages (``OutboxStore.claim_outbox``), sends them, and
+records each result (``OutboxStore.finish_outbox``). A message whose process dies between commit
 and send is simply still due when a worker next looks: it is sent after the restart.
 
 Exactly once, as far as HTTP allows: a leased message is invisible to every other worker
@@ -35,7 +35,7 @@ from sms.senders.base import Sender, SendResult
 from state.credentials import Sealer
 from state.errors import StoreError
 from state.msisdn import mask_msisdn
-from state.store import OutboxRow, Store
+from state.store import OutboxRow, OutboxStore
 
 log = structlog.get_logger("sms.outbox")
 
@@ -52,7 +52,7 @@ class OutboxWorker:
 
     def __init__(
         self,
-        store: Store,
+        store: OutboxStore,
         sender: Sender,
         sealer: Sealer,
         *,

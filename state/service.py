@@ -17,7 +17,7 @@ from state.errors import UnknownSubscriber
 from state.models import Channel, ClosedBy, Role, Subscriber
 from state.msisdn import normalize_msisdn
 from state.retry import retry_conflicts
-from state.store import Store
+from state.store import OperatorStore
 
 Clock = Callable[[], float]
 
@@ -26,7 +26,7 @@ Clock = Callable[[], float]
 class AccountService:
     """Account operations on behalf of an operator, organisation or system."""
 
-    store: Store
+    store: OperatorStore
     clock: Clock = time.time
 
     async def subscriber(self, raw_msisdn: str) -> Subscriber:

@@ -231,6 +231,10 @@ class AccountStore(SubscriberReads, Committer, Protocol):
         """A login challenge by its digest, or None."""
 
 
+class OperatorStore(SubscriberReads, Committer, Protocol):
+    """The operator's use cases (close, open, unlock): subscriber reads and a commit."""
+
+
 class OutboxStore(Protocol):
     """The durable outbox as its sending worker and the delivery reports see it."""
 

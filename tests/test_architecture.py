@@ -41,6 +41,48 @@ def test_dependencies_point_one_way(package: str) -> None:
         assert not bad, f"{path.relative_to(ROOT)} imports {sorted(bad)}"
 
 
+def _modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return found
+
+
+BACKENDS = ("state.sqlite", "state.postgres")
+# Where a backend may be named: itself, the one place that opens the configured one, and
+# the package's public names (SqliteStore, for tests and tools that want a file store).
+BACKEND_CHOOSERS = {"state/backends.py", "state/__init__.py"}
+
+
+def test_the_store_backend_is_chosen_in_one_place() -> None:
+    """Everything else works on the contract (state/store.py), whichever backend is behind:
+    the backends don't know each other, and no caller imports one directly."""
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            where = path.relative_to(ROOT).as_posix()
+            named = {m for m in _modules(path) for b in BACKENDS if m == b or m.startswith(b + ".")}
+            own = next((b for b in BACKENDS if where.startswith(b.replace(".", "/") + "/")), None)
+            if own is not None:
+                foreign = {m for m in named if not m.startswith(own)}
+                assert not foreign, f"{where} imports another backend: {sorted(foreign)}"
+            elif where not in BACKEND_CHOOSERS:
+                assert not named, f"{where} imports {sorted(named)}: take a role of state.store"
+
+
+def test_the_engine_takes_the_hop_role() -> None:
+    """The engine needs two methods of the store; it is typed with exactly that role."""
+    import inspect
+
+    from state.store import HopStore
+    from ussd_gateway.engine import Engine
+
+    assert inspect.signature(Engine).parameters["store"].annotation in (HopStore, "HopStore")
+
+
 def _tool(name: str) -> str:
     exe = Path(sys.executable).with_name(name)
     found = str(exe) if exe.exists() else shutil.which(name)

@@ -52,7 +52,7 @@ from state.passwords import (
     use_temporary_password,
 )
 from state.retry import retry_conflicts
-from state.store import Store
+from state.store import AccountStore
 from state.websessions import EndReason, SessionTimes, credential_epoch, ended, touched, why_over
 from ussd_gateway.account.errors import (
     AccessClosed,
@@ -140,7 +140,7 @@ class FrontDoor:
 
     def __init__(
         self,
-        store: Store,
+        store: AccountStore,
         codes: CodeService,
         hasher: PasswordHasher,
         pepper: Pepper,
