@@ -1,11 +1,13 @@
 """Where a loaded gateway's time goes: py-spy samples the real process under ussd-load.
 
     python -m bench.profile [--handsets 50] [--seconds 8] [--top 30] [--cpu]  (make bench-profile)
+    python -m bench.profile --database postgres [--postgres URL] ...
 
 Starts the gateway on a fresh database (as ``make bench`` does), runs the access dialogue
 with ``--handsets`` handsets and has py-spy sample the process meanwhile (every thread,
 idle time included), then prints the functions by share of samples: inclusive (the function
-and what it calls) and self. py-spy comes with the ``bench`` extra.
+and what it calls) and self. py-spy comes with the ``bench`` extra. ``--database postgres``
+runs the gateway on a scratch PostgreSQL database (``bench/pg.py``) instead of an SQLite file.
 """
 
 from __future__ import annotations
@@ -18,8 +20,11 @@ import subprocess
 import sys
 import tempfile
 from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
+from bench import pg
 from bench.run import PEPPER_HEX, _config, gateway_env
 from bench.seed import seed
 from simulators.load import run_load
@@ -49,10 +54,30 @@ def tally(raw: str) -> tuple[int, Counter[str], Counter[str]]:
     return total, inclusive, own
 
 
-async def _profile(handsets: int, seconds: float, out: Path, work: Path, idle: bool) -> None:
-    database = work / "gateway.sqlite3"
-    await seed(database, Pepper.from_hex(PEPPER_HEX), 100_000)
-    env = gateway_env(database, work)
+@asynccontextmanager
+async def _database(work: Path, postgres: str | None) -> AsyncIterator[str]:
+    """A seeded database: an SQLite file in ``work``, or a scratch PostgreSQL database."""
+    if postgres is None:
+        database = work / "gateway.sqlite3"
+        await seed(database, Pepper.from_hex(PEPPER_HEX), 100_000)
+        yield str(database)
+        return
+    async with pg.scratch_database(postgres) as url:
+        await seed(url, Pepper.from_hex(PEPPER_HEX), 100_000)
+        await pg.settle(url)
+        yield url
+
+
+async def _profile(
+    handsets: int, seconds: float, out: Path, work: Path, idle: bool, postgres: str | None
+) -> None:
+    async with _database(work, postgres) as database:
+        await _sample(gateway_env(database, work), handsets, seconds, out, idle)
+
+
+async def _sample(
+    env: dict[str, str], handsets: int, seconds: float, out: Path, idle: bool
+) -> None:
     spy_exe = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or "py-spy"
     async with gateway_process(env) as gateway:
         spy = subprocess.Popen(  # noqa: S603, ASYNC220 - our own tool, not on a measured path
@@ -76,10 +101,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--cpu", action="store_true", help="on-CPU samples only (where CPU time goes, not waits)"
     )
+    parser.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--postgres", default=pg.DEFAULT_SERVER, metavar="URL")
     args = parser.parse_args(argv)
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    postgres = args.postgres if args.database == "postgres" else None
     with tempfile.TemporaryDirectory(dir=args.out.parent) as tmp:
-        asyncio.run(_profile(args.handsets, args.seconds, args.out, Path(tmp), not args.cpu))
+        asyncio.run(
+            _profile(args.handsets, args.seconds, args.out, Path(tmp), not args.cpu, postgres)
+        )
     total, inclusive, own = tally(args.out.read_text(encoding="utf-8"))
     kind = "on-CPU samples" if args.cpu else "samples (idle included)"
     print(f"\n{total} {kind} over every thread (raw stacks: {args.out})\ninclusive:")

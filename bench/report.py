@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
 from simulators.load_stats import FIGURES
@@ -9,6 +10,8 @@ from simulators.load_stats import FIGURES
 TARGET_RATIO = 0.5
 TARGET_P99_MS = 20.0
 TARGET_RSS_MIB = 150.0
+TARGET_PG_CPU = 1.5
+"""PostgreSQL's CPU per hop, gateway and server together, at most this many times SQLite's."""
 _LOWER_IS_BETTER = {"p50_ms", "p95_ms", "p99_ms", "errors", "server_cpu_us", "tool_cpu_us"}
 CPU_FIGURES = (
     ("server_cpu_us", "CPU µs/hop", "{:.0f}"),
@@ -34,11 +37,26 @@ def render(doc: dict[str, Any]) -> list[str]:
     """Human-readable lines for one run's JSON document."""
     m = doc["machine"]
     load = " ".join(f"{x:.2f}" for x in m["loadavg_before"])
+    if "loadavg_after" in m:
+        load += ", after " + " ".join(f"{x:.2f}" for x in m["loadavg_after"])
+    seeded = ""
+    if "seed_seconds" in doc:
+        seeded = f", {doc['seed_seconds']:.1f} s to seed 100,000 subscribers"
     lines = [
         f"machine: {m['nproc']} cpus, {m['cpu']}, {m['ram_gib']} GiB RAM, Python {m['python']};"
         f" load average before {load}",
-        f"{doc['seconds']:g} s per run, gateway workers {doc['workers']},"
-        f" {doc['seed_seconds']:.1f} s to seed 100,000 subscribers",
+        f"{doc['seconds']:g} s per run, gateway workers {doc['workers']}{seeded}",
+    ]
+    if "ratio" in doc:
+        lines += _sqlite_part(doc)
+    if "postgres" in doc:
+        lines += ["", *render_postgres(doc["postgres"], doc["workers"])]
+    return lines
+
+
+def _sqlite_part(doc: dict[str, Any]) -> list[str]:
+    """The gateway against the bare server, the full mix, the hash test, memory, targets."""
+    lines = [
         "",
         "*141*3*6# (close: dial,1,1 / open: dial,2,PUK1), native dialect, same load tool:",
         f"{'handsets':<10}{'figure':<12}{'gateway':>12}{'bare':>12}{'ratio':>10}",
@@ -108,6 +126,85 @@ def render(doc: dict[str, Any]) -> list[str]:
         f" {_verdict(rss_mib < TARGET_RSS_MIB)} ({rss_mib:.1f})"
     )
     return lines
+
+
+_PG_COLUMNS = (
+    ("hops_per_s", "hops/s", "{:.0f}"),
+    ("p99_ms", "p99 ms", "{:.1f}"),
+    ("errors", "errors", "{:d}"),
+    ("server_cpu_us", "gateway", "{:.0f}"),
+    ("db_cpu_us", "server", "{:.0f}"),
+    ("total_cpu_us", "total", "{:.0f}"),
+    ("db_other_cpu_us", "other", "{:.0f}"),
+    ("tool_cpu_us", "tool", "{:.0f}"),
+)
+
+
+_EMBEDDED = {"embedded": True}
+
+
+def render_postgres(part: dict[str, Any], workers: int) -> list[str]:
+    """The PostgreSQL part: its rows beside the SQLite gateway's, and the CPU target."""
+    lines = [f"PostgreSQL part ({part['at']}):"]
+    if "skipped" in part:
+        return [*lines, f"  skipped: {part['skipped']}"]
+    about = (
+        f"PostgreSQL {part['server']}, a scratch database, 100,000 subscribers seeded in"
+        f" {part['seed_seconds']:.1f}\u00a0s; *141*3*6#, native dialect. An instance is one"
+        f" `ussd-gateway serve` ({part['instance_workers']} worker); 2 instances:"
+        f" {part['split']}. CPU µs/hop: gateway = every gateway process; server = the"
+        " postmaster, its shared background processes and every process of the bench's"
+        " database (other = other databases' processes meanwhile, not counted); total ="
+        " gateway + server; tool = the load tool, the same work per hop whatever the store;"
+        " trips/hop = the store's round trips per hop answered (/metrics). The think rows"
+        " offer both stores the same load, so CPU per hop is compared at one rate."
+    )
+    lines += [
+        *textwrap.wrap(about, 100, initial_indent="  ", subsequent_indent="  "),
+        "",
+        f"{'handsets':<10}{'store':<24}"
+        + "".join(f"{label:>9}" for _, label, _ in _PG_COLUMNS)
+        + f"{'×SQLite':>9}{'trips/hop':>11}",
+    ]
+    ratios: list[tuple[str, float]] = []
+    shown: set[str] = set()
+    for row in part["rows"]:
+        key = row.get("row", str(row["handsets"]))
+        base = part["sqlite"].get(key)
+        load = key.replace("+think", f"+{row['think']:g}s")
+        if base is not None and key not in shown:
+            shown.add(key)
+            lines.append(_pg_line(load, f"SQLite, {workers} workers", base | _EMBEDDED, None, None))
+        name = f"PostgreSQL, {row['instances']} instance" + ("s" if row["instances"] > 1 else "")
+        ratio = None
+        if base is not None and "total_cpu_us" in row and base["server_cpu_us"]:
+            ratio = row["total_cpu_us"] / base["server_cpu_us"]
+            ratios.append((f"{load} hs, {row['instances']} inst.", ratio))
+        lines.append(_pg_line(load, name, row, ratio, row.get("round_trips_per_hop")))
+        lines.extend(f"  ! {sample}" for sample in row.get("error_samples", []))
+    if ratios:
+        worst = max(r for _, r in ratios)
+        each = ", ".join(f"{label} {r:.2f}×" for label, r in ratios)
+        lines += [
+            "",
+            f"target: PostgreSQL CPU/hop (gateway + server) ≤ {TARGET_PG_CPU:g}× SQLite's"
+            f" (gateway): {_verdict(worst <= TARGET_PG_CPU)} ({each})",
+        ]
+    return lines
+
+
+def _pg_line(
+    handsets: str, name: str, row: dict[str, Any], ratio: float | None, trips: float | None
+) -> str:
+    if row.get("embedded"):
+        # SQLite: no server, the gateway's CPU is the total.
+        row = row | {"total_cpu_us": row["server_cpu_us"]}
+    cells = "".join(
+        f"{fmt.format(row[key]) if key in row else '-':>9}" for key, _, fmt in _PG_COLUMNS
+    )
+    ratio_text = f"{ratio:.2f}" if ratio is not None else "-"
+    trips_text = f"{trips:.2f}" if trips is not None else "-"
+    return f"{handsets:<10}{name:<24}{cells}{ratio_text:>9}{trips_text:>11}"
 
 
 def _access_p99(summary: dict[str, Any]) -> float:

@@ -180,3 +180,34 @@ def _run_log_stream(request: pytest.FixtureRequest) -> Iterator[None]:
     handlers = logging.getLogger().handlers
     if stream is not None and not any(getattr(h, "stream", None) is stream for h in handlers):
         logs.configure("debug", stream, cache_loggers=False)  # type: ignore[arg-type]
+
+
+_PG_NOT_RUN = pytest.StashKey[str]()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Without a PostgreSQL server a developer's run leaves the PostgreSQL tests out and
+    says so in one line at the end; under ``CI=true`` they run and fail with the reason."""
+    marked = [item for item in items if item.get_closest_marker("postgres")]
+    if not marked or os.environ.get("CI", "").lower() == "true":
+        return
+    import asyncio
+
+    from pgserver import SERVER, server_reachable
+
+    if asyncio.run(server_reachable()):
+        return
+    config.hook.pytest_deselected(items=marked)
+    chosen = set(map(id, marked))
+    items[:] = [item for item in items if id(item) not in chosen]
+    config.stash[_PG_NOT_RUN] = (
+        f"PostgreSQL: {len(marked)} tests not run, no server at {SERVER} (a local server, "
+        "USSD_TEST_PG=postgresql://user@host:port, or CI=true to make this a failure)"
+    )
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The one line about PostgreSQL tests left out (see above)."""
+    line = terminalreporter.config.stash.get(_PG_NOT_RUN, None)
+    if line:
+        terminalreporter.write_line(line, yellow=True)

@@ -28,7 +28,8 @@ def server_url(database: str) -> str:
     return f"{SERVER.rstrip('/')}/{database}"
 
 
-async def _check_server() -> bool:
+async def server_reachable() -> bool:
+    """Whether the test server answers (asked once per process)."""
     global _reachable
     if _reachable is None:
         try:
@@ -43,7 +44,7 @@ async def _check_server() -> bool:
 
 async def require_postgres() -> None:
     """Skip the calling test without a server, or fail it under ``CI=true``."""
-    if await _check_server():
+    if await server_reachable():
         return
     reason = (
         f"no PostgreSQL server at {SERVER} (the PostgreSQL tests need one: .ci/run starts "

@@ -111,6 +111,7 @@ def create_app(
             timeouts=SessionTimeouts(settings.session_idle, settings.session_total),
             clock=clock,
         )
+        engine.metrics.watch_store(active)
         app[ENGINE] = engine
         app[STORE] = active
         commands = app[SMS_COMMANDS]

@@ -167,7 +167,7 @@ def ussd_handler(spec: DialectSpec) -> Handler:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    """Prometheus exposition of the hop metrics."""
+    """Prometheus exposition of the hop metrics (and the store's round trips, if counted)."""
     body = request.app[ENGINE].metrics.render()
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
 

@@ -10,6 +10,7 @@ between a hop's read and its commit.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -41,6 +42,9 @@ class Connection:
     async def open(cls, path: str) -> Connection:
         """Connect the writer (configured) and the reader to the file at ``path``."""
         try:
+            # Tried first with the standard library: when aiosqlite's connect fails, its
+            # worker thread ends by resolving a future on a loop that may be gone by then.
+            await asyncio.to_thread(_probe, path)
             writer = await aiosqlite.connect(path, isolation_level=None)
         except sqlite3.Error as exc:  # no such directory, no permission, not a database
             raise StoreUnavailable(f"cannot open the database: {exc.__class__.__name__}") from exc
@@ -116,6 +120,10 @@ def immediate(db: sqlite3.Connection) -> Iterator[None]:
 
 
 BUSY = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
+
+
+def _probe(path: str) -> None:
+    sqlite3.connect(path).close()
 
 
 def open_reader(path: str) -> sqlite3.Connection:

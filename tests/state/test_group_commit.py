@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from support import OPEN_EN, OPEN_RU
 
-from state.sqlite.group_commit import GroupCommit
 from state.errors import ConcurrentUpdate, StoreError
 from state.models import AuditEntry, ChangeSet, Channel
 from state.sqlite import SqliteStore
+from state.sqlite.group_commit import GroupCommit
 
 
 class _Recorder:

@@ -26,13 +26,13 @@ async def test_pragmas_and_schema_version(store: SqliteStore) -> None:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert db.execute("PRAGMA user_version").fetchone()[0] == 5
 
-    def writer_pragmas(db: sqlite3.Connection) -> tuple[int, int, int]:
-        return tuple(  # type: ignore[return-value]
+    def writer_pragmas(db: sqlite3.Connection) -> list[int]:
+        return [
             db.execute(f"PRAGMA {name}").fetchone()[0]
             for name in ("synchronous", "busy_timeout", "foreign_keys")
-        )
+        ]
 
-    assert await store._db.run(writer_pragmas) == (2, 5000, 1)  # 2 is FULL
+    assert await store._db.run(writer_pragmas) == [2, 5000, 1]  # 2 is FULL
 
     def reader_pragmas(db: sqlite3.Connection) -> tuple[int, int, int]:
         return (

@@ -80,6 +80,7 @@ async def _everything(store: Store) -> tuple[object, ...]:
     )
 
 
+@pytest.mark.postgres
 async def test_sqlite_to_postgresql_and_back_keeps_everything(tmp_path: Path) -> None:
     source = DatabaseLocation.parse(str(tmp_path / "source.sqlite3"))
     back = DatabaseLocation.parse(str(tmp_path / "back.sqlite3"))

@@ -48,7 +48,7 @@ from simulators.dialects import SimulatorError
 from simulators.process import free_port
 from state.models import ClosedBy
 
-pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
+pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.asyncio(loop_scope="module")]
 
 
 def _index(dialect: str) -> int:

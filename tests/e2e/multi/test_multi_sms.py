@@ -31,7 +31,7 @@ from multi_cluster import (
 )
 from support import DIALECTS, SECRETS, WRONG_PUKS
 
-pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
+pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.asyncio(loop_scope="module")]
 
 SETTLE_SECONDS = 1.5
 """After the last send: more than one idle pass of every worker (1 s), so a second send of

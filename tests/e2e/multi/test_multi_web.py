@@ -17,7 +17,7 @@ from multi_cluster import (
 )
 from support import PASSWORDS, SECRETS
 
-pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
+pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.asyncio(loop_scope="module")]
 
 SESSION = "X-Session-Token"
 

@@ -47,7 +47,7 @@ from support import DIALECTS, PASSWORDS, SECRETS, WRONG_PUKS
 from simulators.handset import Handset
 from simulators.process import free_port
 
-pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
+pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.asyncio(loop_scope="module")]
 
 START_SECONDS = 10.0
 STOP_SECONDS = 10.0

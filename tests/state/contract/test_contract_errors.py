@@ -55,7 +55,9 @@ async def test_a_closed_store_raises_store_error(
 
 async def test_an_open_store_answers_ping(store: Store) -> None:
     """ping returns quietly while the database can be reached."""
-    assert await store.ping() is None
+    await store.ping()
+    await store.ping()  # and again: a ping leaves the store as it was
+    assert await store.get_subscriber(RU) is not None
 
 
 async def test_an_unreachable_database_is_store_unavailable(open_unreachable: OpenStore) -> None:
@@ -68,8 +70,10 @@ async def test_plain_password_cannot_be_stored(store: Store) -> None:
     """The schema itself refuses a password column that is not an argon2id hash: StoreError
     (not ConcurrentUpdate, not a driver exception), and nothing of the commit is written."""
     sub = await subscriber(store, RU)
-    for field in ("password_hash", "temp_password_hash"):
-        plain = replace(sub, **{field: "hunter2hunter2"}, version=sub.version + 1)
+    for plain in (
+        replace(sub, password_hash="hunter2hunter2", version=sub.version + 1),
+        replace(sub, temp_password_hash="hunter2hunter2", version=sub.version + 1),
+    ):
         with pytest.raises(StoreError) as error:
             await store.commit(ChangeSet.write(sub, plain, entry(RU, "password_set")))
         assert not isinstance(error.value, ConcurrentUpdate)

@@ -92,7 +92,7 @@ CONFLICTS = ("none", "stale subscriber", "duplicate receipt", "stale hop", "dupl
 
 
 @settings(
-    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(kinds=st.lists(st.sampled_from(CONFLICTS), min_size=2, max_size=8))
 async def test_concurrent_units_fail_exactly_where_they_conflict(

@@ -102,10 +102,13 @@ async def test_concurrent_updates_of_one_guard_land_once(store: Store, second_st
 
 async def _count_failures(instance: Store, key: str, times: int) -> int:
     """Count ``times`` failures on the guard ``key``: read, decide, commit, and on a
-    conflict read again (as state.retry does). Returns how many conflicts it met."""
+    conflict read again (as state.retry does). Returns how many conflicts it met.
+
+    A conflict means another writer's count landed, so with 40 counts in all no count can
+    conflict more than 40 times; more means no writer makes progress (a livelock)."""
     conflicts = 0
     for _ in range(times):
-        while True:
+        for _attempt in range(41):
             guard = await instance.get_guard(key)
             counted = OtpGuard(key, guard.failures + 1, None, guard.version + 1)
             try:
@@ -115,6 +118,8 @@ async def _count_failures(instance: Store, key: str, times: int) -> int:
                 await asyncio.sleep(0)
                 continue
             break
+        else:
+            pytest.fail(f"a count of {key} kept conflicting: no writer makes progress")
     return conflicts
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
+from typing import Any
 
 from contract_support import EN, RU, T0, digest, ussd, web
 
@@ -114,7 +115,7 @@ async def test_instances_sweeping_at_once_count_each_session_once(
 ) -> None:
     """Four sweeps on two instances at once end every timed-out USSD and web session and
     purge every old one exactly once between them: their counts add up to what there was."""
-    ended = {"ended_at": T0 - KEEP - 5, "end_reason": "completed"}
+    ended: dict[str, Any] = {"ended_at": T0 - KEEP - 5, "end_reason": "completed"}
     for n in range(12):
         await store.commit(
             ChangeSet(

@@ -347,7 +347,7 @@ STEPS = st.lists(
 
 @pytest.mark.parametrize("kind", ["subscriber", "client", "guard"])
 @settings(
-    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(steps=STEPS)
 async def test_exactly_the_writes_from_a_current_version_land(

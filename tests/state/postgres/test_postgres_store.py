@@ -24,6 +24,8 @@ from state.postgres.pool import Link
 from state.postgres.schema import latest
 from state.store import SubscriberRecord, SweepResult
 
+pytestmark = pytest.mark.postgres
+
 MSISDN = "375291112233"
 NOW = 1_800_000_000.0
 
