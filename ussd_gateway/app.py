@@ -103,6 +103,8 @@ def create_app(
     async def resources(app: web.Application) -> AsyncIterator[None]:
         owned = store is None
         active = store if store is not None else await open_store(settings)
+        if owned:  # where the core lives, the password of a PostgreSQL URL masked
+            log.info("store_opened", store=str(settings.store_location))
         engine = Engine(
             store=active,
             catalog=catalog,

@@ -6,6 +6,8 @@
 * A transaction PostgreSQL itself rolled back to keep concurrent writers apart
   (serialization failure, deadlock) is :class:`~state.errors.ConcurrentUpdate`: read
   again and decide again, as for a version that moved.
+* A check of a one-statement commit that found no row (:data:`CONFLICT_STATE`) is the
+  :class:`~state.errors.ConcurrentUpdate` that check stands for.
 * Anything else (a constraint, a bad value, a programming error) is
   :class:`~state.errors.StoreError`.
 
@@ -35,6 +37,10 @@ _UNAVAILABLE_STATES = frozenset(
     }
 )
 _CONFLICT_STATES = frozenset({"40001", "40P01"})  # serialization_failure, deadlock_detected
+CONFLICT_STATE = "UG409"
+"""Raised by ``ussd_conflict()`` (migration 0002) when a check of a one-statement commit
+found no row; :func:`state.postgres.statement.run_as_one` makes it that part's
+:class:`~state.errors.ConcurrentUpdate` (its own text, so it never reaches :func:`translate`)."""
 # asyncpg's own texts for a connection or pool that is gone (connection.py, pool.py).
 _CLOSED_TEXTS = (
     "connection is closed",

@@ -87,10 +87,7 @@ class Link:
     @property
     def closed(self) -> bool:
         """Whether the connection is known to be gone."""
-        try:
-            return bool(self._conn.is_closed())
-        except asyncpg.InterfaceError:  # the pool already took the dead connection back
-            return True
+        return _gone(self._conn)
 
     def terminate(self) -> None:
         """Drop the connection at once (the pool opens a new one on the next acquire)."""
@@ -108,6 +105,14 @@ class Link:
             await self.execute("ROLLBACK")
         except Exception:  # the connection is broken: the server rolls back without us
             self.terminate()
+
+
+def _gone(conn: Any) -> bool:
+    """Whether a pooled connection is known to be gone."""
+    try:
+        return bool(conn.is_closed())
+    except asyncpg.InterfaceError:  # the pool already took the dead connection back
+        return True
 
 
 async def transaction(link: Link, body: Callable[[], Awaitable[T]]) -> T:
@@ -168,13 +173,17 @@ def redact(dsn: str) -> str:
 class Database:
     """A pool of connections to one PostgreSQL database, failing only as the core's errors."""
 
-    def __init__(self, pool: Any, where: str, acquire_timeout: float) -> None:
+    def __init__(self, pool: Any, where: str, acquire_timeout: float, size: int) -> None:
         self._pool = pool
         self.where = where
         """The DSN without its password."""
         self._acquire_timeout = acquire_timeout
         self.meter = Meter()
         self._closed = False
+        self._idle: list[Any] = []
+        """Connections taken from the pool and not in use, the last one given back last."""
+        self._slots = asyncio.Semaphore(size)
+        """One per call in flight: calls beyond the pool's size wait here, not in asyncpg."""
 
     @classmethod
     async def connect(
@@ -211,22 +220,55 @@ class Database:
                 raise translate(exc) from None
             # asyncpg parses the DSN itself; its complaint may quote the DSN.
             raise StoreError(f"invalid PostgreSQL DSN ({type(exc).__name__})") from None
-        return cls(pool, redact(dsn), acquire_timeout)
+        return cls(pool, redact(dsn), acquire_timeout, pool_size)
 
     @asynccontextmanager
     async def _link(self) -> AsyncIterator[Link]:
         if self._closed:
             raise StoreUnavailable("the store is closed")
-        async with self._pool.acquire(timeout=self._acquire_timeout) as conn:
+        if self._slots.locked():  # every connection is busy: wait, but not for ever
+            await asyncio.wait_for(self._slots.acquire(), self._acquire_timeout)
+        else:
+            await self._slots.acquire()  # free: no timer to arm and cancel
+        try:
+            conn = await self._take()
             link = Link(conn, self.meter)
+            reusable = False
             try:
                 yield link
+                reusable = True
             except Exception as exc:
                 if connection_lost(exc) or isinstance(exc, asyncpg.InternalClientError):
                     # Never hand a connection in an unknown state back to the pool: drop
                     # it, the next acquire opens a fresh one.
                     link.terminate()
+                # The server answered (a constraint, a conflict found by the store): the
+                # connection is as good as before. Anything else (a timeout, a cancel under
+                # way) goes back through the pool, which waits for it or closes it.
+                reusable = not from_driver(exc) or isinstance(exc, asyncpg.PostgresError)
                 raise
+            finally:
+                await self._give(conn, reusable)
+        finally:
+            self._slots.release()
+
+    async def _take(self) -> Any:
+        """A connection for one call: the idle one given back last, else a new one from the
+        pool (there is one: a slot was free, so fewer than ``pool_size`` are taken)."""
+        while self._idle:
+            conn = self._idle.pop()
+            if not _gone(conn):
+                return conn
+            await self._pool.release(conn)  # dead: the pool reconnects it on the next acquire
+        return await self._pool.acquire(timeout=self._acquire_timeout)
+
+    async def _give(self, conn: Any, reusable: bool) -> None:
+        """Keep a connection for the next call, or hand it back to the pool (which rolls
+        back a transaction left open, waits out a cancel, or replaces a dead connection)."""
+        if reusable and not self._closed and not _gone(conn) and not conn.is_in_transaction():
+            self._idle.append(conn)
+            return
+        await self._pool.release(conn)
 
     async def run(self, work: Callable[[Link], Awaitable[T]], *, replay: bool = False) -> T:
         """Run ``work`` on a pooled connection; driver failures become the core's errors.
@@ -260,7 +302,10 @@ class Database:
         if self._closed:
             return
         self._closed = True
+        idle, self._idle = self._idle, []
         try:
+            for conn in idle:  # calls in flight give theirs back when they end
+                await self._pool.release(conn)
             await asyncio.wait_for(self._pool.close(), grace)
         except Exception:  # closing must not fail: drop whatever is left
             self._pool.terminate()

@@ -101,9 +101,9 @@ class PostgresStore:
     """:class:`state.store.Store` on a PostgreSQL database shared by any number of instances.
 
     :attr:`round_trips` counts the requests sent to the server (see
-    :mod:`state.postgres.pool` for exactly what counts): ``load_hop`` is 1, a commit that
-    only moves the session is 1, any other commit is 2 (``BEGIN``, ``COMMIT``) plus one
-    per kind of row it writes.
+    :mod:`state.postgres.pool` for exactly what counts): ``load_hop`` is 1, a commit is 1
+    (one statement), but for the rare shapes :mod:`state.postgres.writer` names, which are
+    2 (``BEGIN``, ``COMMIT``) plus one per kind of row they write.
     """
 
     def __init__(self, db: Database) -> None:
@@ -239,12 +239,12 @@ class PostgresStore:
         session_hop_read: int | None = None,
     ) -> None:
         """Apply ``changes`` and write ``session`` in one durable transaction."""
-        steps = plan(changes, session, session_hop_read)
-        if not steps:
+        planned = plan(changes, session, session_hop_read)
+        if not planned.steps:
             return
 
         async def work(link: Link) -> None:
-            await apply(link, steps)
+            await apply(link, planned)
 
         await self._db.run(work)
 

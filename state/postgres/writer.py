@@ -1,23 +1,31 @@
 """The change-set writer: a :class:`~state.models.ChangeSet` (and a session) as SQL steps.
 
-:func:`plan` turns a change set into :class:`Step` s in SQLite's order (the order rules 2–8
-of ``state/store.py`` depend on); :func:`apply` runs them. A step that must touch one row
-per execution (a version check, a create that must not collide) returns one row per
-success — ``RETURNING 1`` with ``ON CONFLICT DO NOTHING`` or a ``WHERE version = $n`` — and
-fewer rows than executions is :class:`~state.errors.ConcurrentUpdate`. Conflicts are found
-without the statement failing (and under READ COMMITTED a writer that waited on a row lock
-re-checks its ``WHERE`` against the row as committed, so the checks are exact however many
-instances race).
+:func:`plan` turns a change set into :class:`~state.postgres.statement.Step` s in SQLite's
+order (the order rules 2–8 of ``state/store.py`` depend on); :func:`apply` runs them. A
+step that must touch one row per execution (a version check, a create that must not
+collide) returns one row per success — ``RETURNING 1`` with ``ON CONFLICT DO NOTHING`` or a
+``WHERE version = $n`` — and fewer rows than executions is
+:class:`~state.errors.ConcurrentUpdate`. Under READ COMMITTED a writer that waited on a row
+lock re-checks its ``WHERE`` against the row as committed, so the checks are exact however
+many instances race.
 
-Round trips: a plan of one step runs as one autocommitted statement (a hop that only moves
-its session: one round trip), unless it checks several executions (then a miss could come
-after a hit had committed). Any other plan is ``BEGIN``, one round trip per step (an
-``executemany`` per batch), ``COMMIT``.
+Round trips: every commit is one autocommitted statement — a single step by itself (a hop
+that only moves its session), anything else as one statement of CTEs
+(:func:`~state.postgres.statement.run_as_one`: a close-confirm hop went from 6 round trips
+to 1) — except two rare shapes, which keep ``BEGIN``, one round trip per step (an
+``executemany`` per batch), ``COMMIT``:
+
+* two writes that may touch one row (a subscriber, guard, client, code, challenge or web
+  session written twice; the request's own web session with ``sessions_ended``): CTEs see
+  one snapshot, so only writing them in turn gives rule 7's order and the second write's
+  version check;
+* more than :data:`ONE_STATEMENT_MAX` executions (an operator's batch): each execution is
+  a CTE, and a statement per batch size would crowd asyncpg's statement cache.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,63 +35,61 @@ from state.errors import ConcurrentUpdate
 from state.models import ChangeSet, UssdSession, WebSession
 from state.postgres.pool import Link, transaction
 from state.postgres.rows import CHALLENGE_COLUMNS, text
+from state.postgres.statement import Sql, Step, run_as_one
+
+ONE_STATEMENT_MAX = 16
+"""Executions a one-statement commit may hold; a hop has 1 to 5."""
 
 
-@dataclass(frozen=True, slots=True)
-class Step:
-    """One statement, run once per argument tuple in ``rows``."""
-
-    sql: str
-    rows: Sequence[tuple[Any, ...]]
-    conflict: str | None = None
-    """If set, every execution must return one row; otherwise this is the conflict."""
-
-    @property
-    def checked(self) -> bool:
-        """Whether a missing row is a conflict."""
-        return self.conflict is not None
-
-
-_UPDATE_SUBSCRIBER = (
+# Every statement is an Sql: its {gate} is TRUE alone (statement.py says what it is inside a
+# one-statement commit), and every one returns a row per row it wrote, for that statement's
+# checks. An insert is INSERT … SELECT so that it can be gated (a VALUES list has no WHERE).
+_UPDATE_SUBSCRIBER = Sql(
     "UPDATE subscribers SET lang = $1, closed_by = $2, closed_reason = $3, closed_at = $4,"
     " puk_failures = $5, puk_locked_at = $6, password_hash = $7, password_changed_at = $8,"
     " role = $9, puk_registration = $10, temp_password_hash = $11,"
     " temp_password_expires_at = $12, version = $13 WHERE msisdn = $14 AND version = $15"
-    " RETURNING 1"
+    " AND {gate} RETURNING 1"
 )
-_INSERT_AUDIT = (
-    "INSERT INTO audit (at, msisdn, action, actor, channel, detail) VALUES ($1, $2, $3, $4, $5, $6)"
+_INSERT_AUDIT = Sql(
+    "INSERT INTO audit (at, msisdn, action, actor, channel, detail)"
+    " SELECT $1, $2, $3, $4, $5, $6 WHERE {gate} RETURNING 1"
 )
-_INSERT_OUTBOX = (
+_INSERT_OUTBOX = Sql(
     "INSERT INTO outbox (created_at, msisdn, kind, body, next_attempt_at, expires_at)"
-    " VALUES ($1, $2, $3, $4, $5, $6)"
+    " SELECT $1, $2, $3, $4, $5, $6 WHERE {gate} RETURNING 1"
 )
-_UPDATE_GUARD = (
+_UPDATE_GUARD = Sql(
     "UPDATE otp_guards SET failures = $2, locked_until = $3, version = $4"
-    " WHERE msisdn = $1 AND version = $5 RETURNING 1"
+    " WHERE msisdn = $1 AND version = $5 AND {gate} RETURNING 1"
 )
 # Rule 3: read at version 0 means "create". A row another writer created meanwhile has moved
 # past 0, so the update arm finds nothing and the statement returns no row: a conflict.
-_CREATE_GUARD = (
-    "INSERT INTO otp_guards (msisdn, failures, locked_until, version) VALUES ($1, $2, $3, $4)"
+_CREATE_GUARD = Sql(
+    "INSERT INTO otp_guards (msisdn, failures, locked_until, version)"
+    " SELECT $1, $2, $3, $4 WHERE {gate}"
     " ON CONFLICT (msisdn) DO UPDATE SET failures = excluded.failures,"
     " locked_until = excluded.locked_until, version = excluded.version"
     " WHERE otp_guards.version = 0 RETURNING 1"
 )
-_UPSERT_CODE = (
+_UPSERT_CODE = Sql(
     "INSERT INTO otp_codes (msisdn, purpose, digest, created_at, expires_at, attempts, used_at)"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (msisdn, purpose) DO UPDATE SET"
+    " SELECT $1, $2, $3, $4, $5, $6, $7 WHERE {gate} ON CONFLICT (msisdn, purpose) DO UPDATE SET"
     " digest = excluded.digest, created_at = excluded.created_at,"
     " expires_at = excluded.expires_at, attempts = excluded.attempts, used_at = excluded.used_at"
+    " RETURNING 1"
 )
-_INSERT_RECEIPT = (
-    "INSERT INTO mo_receipts (source, message_id, at) VALUES ($1, $2, $3)"
+_INSERT_RECEIPT = Sql(
+    "INSERT INTO mo_receipts (source, message_id, at) SELECT $1, $2, $3 WHERE {gate}"
     " ON CONFLICT DO NOTHING RETURNING 1"
 )
-_INSERT_CODE_SEND = "INSERT INTO code_sends (msisdn, purpose, channel, at) VALUES ($1, $2, $3, $4)"
-_UPDATE_CLIENT = (
+_INSERT_CODE_SEND = Sql(
+    "INSERT INTO code_sends (msisdn, purpose, channel, at) SELECT $1, $2, $3, $4"
+    " WHERE {gate} RETURNING 1"
+)
+_UPDATE_CLIENT = Sql(
     "UPDATE clients SET account_password_hash = $1, account_password_changed_at = $2,"
-    " version = $3 WHERE id = $4 AND version = $5 RETURNING 1"
+    " version = $3 WHERE id = $4 AND version = $5 AND {gate} RETURNING 1"
 )
 _WEB_VALUES = (
     "msisdn = $1, method = $2, created_at = $3, last_seen_at = $4, must_change = $5,"
@@ -91,54 +97,64 @@ _WEB_VALUES = (
 )
 # A write to a web session that ended (or moved) since it was read finds nothing: whatever
 # the request was doing in that session is annulled with it (seed 001 §1.9).
-_UPDATE_WEB_SESSION = (
+_UPDATE_WEB_SESSION = Sql(
     f"UPDATE web_sessions SET {_WEB_VALUES}"  # noqa: S608 - constant text
-    " WHERE digest = $10 AND version = $11 AND ended_at IS NULL RETURNING 1"
+    " WHERE digest = $10 AND version = $11 AND ended_at IS NULL AND {gate} RETURNING 1"
 )
-_END_WEB_SESSIONS = (
+_END_WEB_SESSIONS = Sql(
     "UPDATE web_sessions SET ended_at = $1, end_reason = $2, version = version + 1"
-    " WHERE msisdn = $3 AND ended_at IS NULL"
+    " WHERE msisdn = $3 AND ended_at IS NULL AND {gate} RETURNING 1",
+    many=True,
 )
-_INSERT_WEB_SESSION = (
+_INSERT_WEB_SESSION = Sql(
     "INSERT INTO web_sessions (msisdn, method, created_at, last_seen_at, must_change,"
     " credential_at, ended_at, end_reason, version, digest)"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING RETURNING 1"
+    " SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10 WHERE {gate}"
+    " ON CONFLICT DO NOTHING RETURNING 1"
 )
-_UPSERT_CHALLENGE = (
-    f"INSERT INTO login_challenges ({CHALLENGE_COLUMNS})"  # noqa: S608 - constant columns
-    " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (digest) DO UPDATE SET"
+_UPSERT_CHALLENGE = Sql(
+    f"INSERT INTO login_challenges ({CHALLENGE_COLUMNS})"
+    " SELECT $1, $2, $3, $4, $5, $6, $7 WHERE {gate} ON CONFLICT (digest) DO UPDATE SET"
     " msisdn = excluded.msisdn, method = excluded.method, created_at = excluded.created_at,"
     " expires_at = excluded.expires_at, must_change = excluded.must_change,"
-    " used_at = excluded.used_at"
+    " used_at = excluded.used_at RETURNING 1"
 )
-_INSERT_SESSION = (
+_INSERT_SESSION = Sql(
     "INSERT INTO ussd_sessions (msisdn, service, state, lang, data, started_at, updated_at,"
     " hop, last_hop_key, last_reply, ended_at, end_reason, id)"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+    " SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 WHERE {gate}"
     " ON CONFLICT DO NOTHING RETURNING 1"
 )
 # A later hop moves a live session: its number, service, language and start never change,
 # so only what moves is SET. A session the sweeper ended since it was read (ended_at set,
 # hop unchanged) is not brought back: the hop is rerun.
-_MOVE_SESSION = (
+_MOVE_SESSION = Sql(
     "UPDATE ussd_sessions SET state = $1, data = $2, updated_at = $3, hop = $4,"
     " last_hop_key = $5, last_reply = $6 WHERE id = $7 AND hop = $8 AND ended_at IS NULL"
-    " RETURNING 1"
+    " AND {gate} RETURNING 1"
 )
-_END_SESSION = (
+_END_SESSION = Sql(
     "UPDATE ussd_sessions SET state = $1, data = $2, updated_at = $3, hop = $4,"
     " last_hop_key = $5, last_reply = $6, ended_at = $9, end_reason = $10"
-    " WHERE id = $7 AND hop = $8 AND ended_at IS NULL RETURNING 1"
+    " WHERE id = $7 AND hop = $8 AND ended_at IS NULL AND {gate} RETURNING 1"
 )
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """A commit's steps, in order, and whether they may run as one statement."""
+
+    steps: list[Step]
+    one_statement: bool
 
 
 def plan(
     changes: ChangeSet, session: UssdSession | None = None, hop_read: int | None = None
-) -> list[Step]:
+) -> Plan:
     """The steps that apply ``changes`` and write ``session``, in order."""
     steps: list[Step] = []
 
-    def add(sql: str, rows: Sequence[tuple[Any, ...]], conflict: str | None = None) -> None:
+    def add(sql: Sql, rows: Sequence[tuple[Any, ...]], conflict: str | None = None) -> None:
         # Most change sets touch two or three tables: a step runs only when it has rows.
         if rows:
             steps.append(Step(sql, rows, conflict))
@@ -235,7 +251,24 @@ def plan(
     )
     if session is not None:
         steps.append(_session_step(session, hop_read))
-    return steps
+    executions = sum(len(step.rows) for step in steps)
+    return Plan(steps, executions <= ONE_STATEMENT_MAX and not _rows_shared(changes))
+
+
+def _rows_shared(changes: ChangeSet) -> bool:
+    """Whether two writes of ``changes`` may touch one row (see the module docstring)."""
+    if changes.sessions_ended and any(read is not None for read, _ in changes.web_sessions):
+        return True
+    keyed: list[list[Hashable]] = [
+        [s.msisdn for _, s in changes.subscribers],
+        [g.msisdn for _, g in changes.guards],
+        [(c.msisdn, c.purpose) for c in changes.codes],
+        [(r.source, r.message_id) for r in changes.mo_receipts],
+        [c.id for _, c in changes.clients],
+        [w.digest for _, w in changes.web_sessions],
+        [c.digest for c in changes.challenges],
+    ]
+    return any(len(set(keys)) < len(keys) for keys in keyed if len(keys) > 1)
 
 
 def _web_values(w: WebSession) -> tuple[Any, ...]:
@@ -279,34 +312,39 @@ def _session_step(s: UssdSession, hop_read: int | None) -> Step:
     )
 
 
-async def apply(link: Link, steps: Sequence[Step]) -> None:
-    """Run ``steps`` atomically: one autocommitted statement if that is enough, else one
-    transaction (:func:`~state.postgres.pool.transaction`)."""
+async def apply(link: Link, planned: Plan) -> None:
+    """Run the plan atomically: one autocommitted statement, unless it is one of the rare
+    shapes (module docstring) that need a transaction
+    (:func:`~state.postgres.pool.transaction`)."""
+    steps = planned.steps
     if not steps:
         return
     if len(steps) == 1 and (not steps[0].checked or len(steps[0].rows) == 1):
-        await _run(link, steps[0])
-        return
+        await _run(link, steps[0])  # the plain statement: no CTE to plan or gate
+    elif planned.one_statement:
+        await run_as_one(link, steps)
+    else:
 
-    async def body() -> None:
-        for step in steps:
-            await _run(link, step)
+        async def body() -> None:
+            for step in steps:
+                await _run(link, step)
 
-    await transaction(link, body)
+        await transaction(link, body)
 
 
 async def _run(link: Link, step: Step) -> None:
+    sql = step.sql.text
     try:
         if not step.checked:
             if len(step.rows) == 1:
-                await link.execute(step.sql, *step.rows[0])
+                await link.execute(sql, *step.rows[0])
             else:
-                await link.executemany(step.sql, step.rows)
+                await link.executemany(sql, step.rows)
             return
         if len(step.rows) == 1:
-            touched = len(await link.fetch(step.sql, *step.rows[0]))
+            touched = len(await link.fetch(sql, *step.rows[0]))
         else:
-            touched = len(await link.fetchmany(step.sql, step.rows))
+            touched = len(await link.fetchmany(sql, step.rows))
     except asyncpg.UniqueViolationError:
         # ON CONFLICT already answers every collision a checked step can meet; a unique
         # violation there would still be the same conflict, never a database failure.
