@@ -1,7 +1,7 @@
-"""The store's connections (``state/postgres/pool.py``): kept between calls instead of
-going back to asyncpg's pool each time, yet bounded by ``pool_size``, waited for at most
-``acquire_timeout``, replaced when dead, and handed back to the pool (which resets them)
-whenever a call left one in doubt."""
+"""The store's connections (``state/postgres/pool.py``): asyncpg's pool behind a queue of
+``pool_size`` slots, so a connection serves call after call, no more than ``pool_size`` are
+opened, a call waits at most ``acquire_timeout``, a dead connection is replaced, and one a
+call left in doubt (a transaction open, a cancel under way) is reset before it serves again."""
 
 from __future__ import annotations
 
