@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import quote, unquote, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 from state.store import Store
 
@@ -19,6 +19,10 @@ DEFAULT_POOL_SIZE = 10
 """Connections per instance: a hop holds one for a read and one for its commit, both short;
 10 serve a few thousand hops a second (make bench) while 3 instances stay far below
 PostgreSQL's default max_connections of 100."""
+
+
+class _Refused(ValueError):
+    """A setting refused with a message of our own (safe to show)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,19 +40,36 @@ class DatabaseLocation:
         raw = str(text).strip()
         if not raw:
             raise ValueError("the database setting is empty")
+        try:
+            return cls._parse(raw, password)
+        except ValueError as exc:
+            # urllib's own messages quote parts of the URL (a password with "/" in it reads
+            # as a port): say what is wrong, never what was given.
+            if isinstance(exc, _Refused):
+                raise ValueError(str(exc)) from None
+            raise ValueError("not a valid path or postgresql:// URL") from None
+
+    @classmethod
+    def _parse(cls, raw: str, password: str | None) -> DatabaseLocation:
         parts = urlsplit(raw)
         if parts.scheme == "sqlite":
             return cls(path=Path(unquote(parts.path)))
         if parts.scheme not in POSTGRES_SCHEMES:
             if "://" in raw:
-                raise ValueError(
+                raise _Refused(
                     f"unknown database scheme {parts.scheme!r}: a path, sqlite:///path or "
                     "postgresql://…"
                 )
             return cls(path=Path(raw))
         if not parts.hostname and not parts.path.strip("/") and "host=" not in parts.query:
-            raise ValueError("a postgresql:// URL needs a host or a database")
+            raise _Refused("a postgresql:// URL needs a host or a database")
         in_url = unquote(parts.password) if parts.password is not None else None
+        # libpq also takes ?password=…: kept apart like the URL's own, never shown.
+        query = parse_qsl(parts.query, keep_blank_values=True)
+        in_query = [value for key, value in query if key == "password"]
+        if in_query:
+            in_url = in_url or in_query[-1]
+            query = [(key, value) for key, value in query if key != "password"]
         netloc = parts.hostname or ""
         if ":" in netloc:  # an IPv6 literal
             netloc = f"[{netloc}]"
@@ -56,7 +77,7 @@ class DatabaseLocation:
             netloc = f"{netloc}:{parts.port}"
         if parts.username:
             netloc = f"{quote(unquote(parts.username), safe='')}@{netloc}"
-        bare = urlunsplit(("postgresql", netloc, parts.path, parts.query, ""))
+        bare = urlunsplit(("postgresql", netloc, parts.path, urlencode(query), ""))
         return cls(url=bare, password=password if password is not None else in_url)
 
     @property
@@ -72,9 +93,7 @@ class DatabaseLocation:
             return self.url
         parts = urlsplit(self.url)
         user, _, host = parts.netloc.rpartition("@")
-        netloc = f"{user}:{quote(self.password, safe='')}@{host}" if user else parts.netloc
-        if not user:
-            netloc = f":{quote(self.password, safe='')}@{host}"
+        netloc = f"{user}:{quote(self.password, safe='')}@{host}"
         return urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
 
     def __str__(self) -> str:

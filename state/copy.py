@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from state.backends import DatabaseLocation, open_store
-from state.errors import StoreError
+from state.errors import StoreError, StoreUnavailable
 
 TABLES = (
     "clients",
@@ -82,6 +82,26 @@ async def copy_store(source: DatabaseLocation, target: DatabaseLocation) -> list
     """
     if str(source) == str(target):
         raise CopyRefused("the source and the target are the same database")
+    try:
+        return await _copy(source, target)
+    except StoreError:
+        raise
+    except (sqlite3.Error, OSError, TimeoutError) as exc:
+        raise _driver_error(exc) from None
+    except Exception as exc:
+        if type(exc).__module__.split(".")[0] != "asyncpg":
+            raise
+        raise _driver_error(exc) from None
+
+
+def _driver_error(exc: BaseException) -> StoreError:
+    """A driver's error as the core's (its class only: a driver's message may quote values)."""
+    if isinstance(exc, OSError | TimeoutError):
+        return StoreUnavailable(f"cannot reach a database: {exc.__class__.__name__}")
+    return StoreError(f"database error: {exc.__class__.__name__}")
+
+
+async def _copy(source: DatabaseLocation, target: DatabaseLocation) -> list[TableCount]:
     for location in (source, target):  # bring both to this code's schema
         store = await open_store(location, pool_size=1)
         await store.close()

@@ -154,9 +154,8 @@ def ussd_handler(spec: DialectSpec) -> Handler:
             # The database is down or failing: the handset gets a short END in the
             # subscriber's language (HTTP 200 in every dialect, so the USSD centre shows it
             # instead of its own network error), and nothing was acknowledged that was not
-            # committed. A conflict storm is not an outage: it stays a 503 "busy".
-            if isinstance(exc, KeptConflicting):
-                raise
+            # committed. (A conflict storm is not an outage: the engine answers it as
+            # GatewayBusy, 503 "busy".)
             log.warning("ussd_store_failed", error=exc.__class__.__name__, cause=_cause(exc))
             reply = engine.unavailable(ussd_request)
         answer = _answer(spec.render(reply, ussd_request))

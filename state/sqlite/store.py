@@ -81,12 +81,16 @@ class SqliteStore:
         if account is not None:
             return await self._one_client("account", account)
         if email is not None:
-            return await self._one_client("lower(email)", email.lower())
+            # lower() on both sides, as PostgreSQL's store does: the stored and the asked
+            # address fold the same way.
+            return await self._one_client("lower(email)", email, placeholder="lower(?)")
         raise ValueError("client_by needs an account or an e-mail")
 
-    async def _one_client(self, column: str, value: object) -> Client | None:
+    async def _one_client(
+        self, column: str, value: object, *, placeholder: str = "?"
+    ) -> Client | None:
         # `column` is one of this module's constants, never a caller's text.
-        sql = f"SELECT {rows.CLIENT_COLUMNS} FROM clients WHERE {column} = ?"  # noqa: S608
+        sql = f"SELECT {rows.CLIENT_COLUMNS} FROM clients WHERE {column} = {placeholder}"  # noqa: S608
 
         def read(db: sqlite3.Connection) -> Client | None:
             row = db.execute(sql, (value,)).fetchone()

@@ -49,14 +49,37 @@ def test_a_postgresql_url_keeps_its_password_for_the_driver_only(
 def test_a_password_from_a_file_replaces_the_urls() -> None:
     location = DatabaseLocation.parse("postgresql://gw:old@db/gw", password="fr/om file")
     assert location.dsn() == "postgresql://gw:fr%2Fom%20file@db/gw"
-    assert "fr/om" not in str(location) and "fr/om" not in repr(location)
+    for shown in (str(location), repr(location)):
+        assert "fr/om" not in shown and "fr%2Fom" not in shown and "old" not in shown
 
 
-@pytest.mark.parametrize("text", ["", "   ", "mysql://gw:pw@db/gw", "postgresql://"])
+def test_a_password_in_the_query_is_kept_apart_too() -> None:
+    """libpq takes ?password=…; it is the driver's alone, like the URL's own."""
+    location = DatabaseLocation.parse("postgresql://db/gw?user=gw&password=hunter2&sslmode=require")
+    assert "hunter2" not in str(location) and "hunter2" not in repr(location)
+    assert location.password == "hunter2"
+    assert "sslmode=require" in location.dsn() and "hunter2" in location.dsn()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "mysql://gw:pw-secret@db/gw",
+        "postgresql://gw:pw/secret@db/gw",  # "/" ends the netloc: urllib reads a port "pw"
+        "postgresql://gw:pw-secret@db:99999/gw",
+        "postgresql://gw:pw-secret@[::1/gw",
+    ],
+)
 def test_an_unusable_setting_is_refused_without_echoing_it(text: str) -> None:
     with pytest.raises(ValueError) as refused:
         DatabaseLocation.parse(text)
-    assert "pw" not in str(refused.value)
+    assert "pw" not in str(refused.value) and "secret" not in str(refused.value)
+
+
+@pytest.mark.parametrize("text", ["", "   ", "postgresql://"])
+def test_an_empty_setting_is_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="empty|needs a host"):
+        DatabaseLocation.parse(text)
 
 
 async def test_a_path_opens_an_sqlite_store_creating_its_directory(tmp_path: Path) -> None:
