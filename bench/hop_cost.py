@@ -113,7 +113,7 @@ async def engine_part(database: Path, cycles: int) -> None:
     from state.credentials import PasswordHasher, Pepper
     from state.sqlite import SqliteStore
     from ussd_gateway.dialects.model import Op, UssdRequest
-    from ussd_gateway.engine import Engine
+    from ussd_gateway.hop.engine import Engine
     from ussd_gateway.menus.loader import load_catalog
 
     store = await SqliteStore.open(database)
@@ -166,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cycles", type=int, default=300)
     parser.add_argument("--dir", default="var", help="where the database goes (a real disk)")
     args = parser.parse_args(argv)
-    from ussd_gateway import logs
+    from ussd_gateway.process import logs
 
     # Production logging (JSON, info), to a sink: its cost counts, a terminal's would not.
     logs.configure("info", open(os.devnull, "w"))  # noqa: SIM115 - lives for the run

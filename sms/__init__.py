@@ -1,6 +1,5 @@
-"""SMS: texts by encoding and segment, one-time codes, MO commands, the outbox worker."""
+"""SMS transport: texts by encoding and segment, MO formats and commands, the outbox worker."""
 
-from sms.codes import CodePolicy, CodeRequest, CodeService, Purpose, RequestOutcome
 from sms.commands import Action, Reply, SmsCommands, load_commands
 from sms.encoding import Encoding, Measure, fits_ussd, is_gsm7, measure, ussd_limit
 from sms.errors import CommandDefinitionError, MoParseError, SmsError
@@ -11,9 +10,6 @@ from sms.senders import build_sender
 
 __all__ = [
     "Action",
-    "CodePolicy",
-    "CodeRequest",
-    "CodeService",
     "CommandDefinitionError",
     "Encoding",
     "Measure",
@@ -21,9 +17,7 @@ __all__ = [
     "MoParseError",
     "MoSource",
     "OutboxWorker",
-    "Purpose",
     "Reply",
-    "RequestOutcome",
     "Segments",
     "SmsCommands",
     "SmsError",

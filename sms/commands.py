@@ -29,6 +29,7 @@ import enum
 import string
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from importlib.resources import files
 from pathlib import Path
 
 import yaml
@@ -329,3 +330,8 @@ class _Checker:
                 f"one SMS holds {limit}",
             )
         return text
+
+
+def shipped_commands_path() -> Path:
+    """The shipped SMS command file, ``menus/sms.yaml`` (texts of every SMS we send)."""
+    return Path(str(files("menus") / "sms.yaml"))

@@ -23,13 +23,11 @@ from state.models import (
 )
 from state.msisdn import mask_msisdn, normalize_msisdn
 from state.passwords import PolicyViolation, check_password
-from state.service import AccountService
 from state.sqlite import SqliteStore
 from state.store import ImportSummary, OutboxRow, Store, SubscriberRecord, SweepResult
 
 __all__ = [
     "AccessOutcome",
-    "AccountService",
     "AuditEntry",
     "ChangeSet",
     "Channel",

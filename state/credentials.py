@@ -132,3 +132,9 @@ class PasswordHasher:
             return self._argon2.verify(encoded, password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return False
+
+
+def identity_digest(pepper: Pepper, identity: str) -> bytes:
+    """The keyed digest a passport number or UNP is stored and compared as (the importer
+    stores it, the account-number login compares with it)."""
+    return bytes.fromhex(pepper.tag("identity", identity))

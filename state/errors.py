@@ -1,43 +1,35 @@
-"""Errors of the account/subscriber core.
+"""Errors of the account/subscriber core: domain outcomes apart from storage failures.
 
-StoreError
-├── StoreUnavailable     the database cannot be reached (down, restarting, network)
-├── InvalidMsisdn        a number that is not a subscriber number at all
-├── UnknownSubscriber    a well-formed number the core does not hold
-├── ConcurrentUpdate     another writer changed the row first; retry the unit of work
-├── KeptConflicting      every retry conflicted (state/retry.py): busy, try again later
-├── ImportError_         a subscriber file that cannot be imported (line and reason)
-└── MigrationError       the database schema is newer than this code
+CoreError
+├── InvalidMsisdn            a number that is not a subscriber number at all
+├── UnknownSubscriber        a well-formed number the core does not hold
+├── SubscriberImportError    a subscriber file that cannot be imported (where and why)
+└── StoreError               the storage could not do it now; nothing of the call was written
+    ├── StoreUnavailable     the database cannot be reached (down, restarting, network)
+    ├── MigrationError       the database schema cannot be brought to this code's
+    ├── ConcurrentUpdate     another writer changed the row first; retry the unit of work
+    └── KeptConflicting      every retry conflicted (state/retry.py): busy, try again later
+
+A domain outcome is an answer ("no such number"); a ``StoreError`` is not an answer at
+all, and the same request may succeed later.
 """
 
 from __future__ import annotations
 
 
-class StoreError(Exception):
+class CoreError(Exception):
     """Root of every error the core raises on purpose."""
 
 
-class StoreUnavailable(StoreError):
-    """The database cannot be reached now; nothing of the call was written. Retry later."""
-
-
-class InvalidMsisdn(StoreError, ValueError):
+class InvalidMsisdn(CoreError, ValueError):
     """The text is not an accepted spelling of a subscriber number."""
 
 
-class UnknownSubscriber(StoreError, LookupError):
+class UnknownSubscriber(CoreError, LookupError):
     """No subscriber with this number. Callers facing the public say nothing more."""
 
 
-class ConcurrentUpdate(StoreError):
-    """A row changed between read and write (optimistic check failed)."""
-
-
-class KeptConflicting(StoreError):
-    """A unit of work conflicted on every attempt (``state.retry``); nothing was written."""
-
-
-class SubscriberImportError(StoreError):
+class SubscriberImportError(CoreError):
     """A subscriber file has a bad record; carries where."""
 
     def __init__(self, where: str, reason: str) -> None:
@@ -46,5 +38,22 @@ class SubscriberImportError(StoreError):
         self.reason = reason
 
 
+class StoreError(CoreError):
+    """The storage failed the call; nothing of it was written. The store's own message
+    names the cause, never a value."""
+
+
+class StoreUnavailable(StoreError):
+    """The database cannot be reached now; nothing of the call was written. Retry later."""
+
+
 class MigrationError(StoreError):
     """The database cannot be brought to the schema this code needs."""
+
+
+class ConcurrentUpdate(StoreError):
+    """A row changed between read and write (optimistic check failed)."""
+
+
+class KeptConflicting(StoreError):
+    """A unit of work conflicted on every attempt (``state.retry``); nothing was written."""

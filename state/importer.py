@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 import yaml
 
-from state.credentials import Pepper
+from state.credentials import Pepper, identity_digest
 from state.errors import InvalidMsisdn, SubscriberImportError
 from state.models import BUSINESS_KINDS, Activity, ClientKind, Role
 from state.msisdn import normalize_msisdn
@@ -142,11 +142,6 @@ def _identity(row: Mapping[str, Any], kind: ClientKind, pepper: Pepper, where: s
         what = "UNP" if digits == 9 else "passport number"
         raise SubscriberImportError(where, f"identity must be the {what} ({digits} digits)")
     return identity_digest(pepper, value)
-
-
-def identity_digest(pepper: Pepper, identity: str) -> bytes:
-    """The keyed digest a passport number or UNP is stored and compared as."""
-    return bytes.fromhex(pepper.tag("identity", identity))
 
 
 def _contact(row: Mapping[str, Any], where: str) -> str | None:

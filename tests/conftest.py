@@ -34,9 +34,9 @@ from support import (
 from simulators.handset import Handset
 from state.credentials import Pepper
 from state.sqlite import SqliteStore
-from ussd_gateway import logs
 from ussd_gateway.app import create_app
 from ussd_gateway.config import CodeSettings, Secret, Settings, SmsSettings
+from ussd_gateway.process import logs
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -13,13 +13,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from account.operator import AccountService
 from simulators.handset import Handset
 from state.credentials import Pepper
 from state.models import Channel, ClientKind, ClosedBy, Subscriber
-from state.service import AccountService
 from state.sqlite import SqliteStore
 from state.store import SubscriberRecord
-from ussd_gateway.demo import DEMO_SUBSCRIBERS
+from ussd_gateway.process.demo import DEMO_SUBSCRIBERS
 
 PEPPER_HEX = "5e" * 32
 DIALECTS = ("native", "africastalking", "hubtel")

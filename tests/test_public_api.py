@@ -7,7 +7,7 @@ import importlib
 import pytest
 
 
-@pytest.mark.parametrize("package", ["ussd_gateway", "sms", "state"])
+@pytest.mark.parametrize("package", ["ussd_gateway", "account", "sms", "state"])
 def test_all_is_sorted_and_importable(package: str) -> None:
     """``__all__`` is sorted (constants first, as ruff sorts it) and every name resolves."""
     module = importlib.import_module(package)

@@ -3,7 +3,6 @@
 from ussd_gateway.app import create_app
 from ussd_gateway.config import ConfigError, Settings
 from ussd_gateway.dialects import DIALECTS, Op, UssdReply, UssdRequest
-from ussd_gateway.engine import Engine, SessionTimeouts
 from ussd_gateway.errors import (
     BadRequest,
     DialectParseError,
@@ -12,6 +11,7 @@ from ussd_gateway.errors import (
     MenuDefinitionError,
     Unauthorized,
 )
+from ussd_gateway.hop.engine import Engine, SessionTimeouts
 from ussd_gateway.menus.loader import Menu, MenuCatalog, load_catalog
 
 __all__ = [

@@ -1,5 +1,5 @@
 import sys
 
-from ussd_gateway.cli import main
+from ussd_gateway.process.cli import main
 
 sys.exit(main())

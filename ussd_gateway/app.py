@@ -11,7 +11,11 @@ import aiohttp
 import structlog
 from aiohttp import web
 
-from sms.codes import CodePolicy, CodeService
+from account.codes import CodePolicy, CodeService
+from account.front_door import FrontDoor
+from account.mail import LetterQueue, Mailer
+from account.operator import AccountService
+from account.sms_requests import SmsRequests
 from sms.commands import Reply
 from sms.outbox import OutboxWorker
 from sms.senders import build_sender
@@ -20,25 +24,27 @@ from state.credentials import PasswordHasher, Pepper, Sealer
 from state.errors import StoreError
 from state.store import Maintenance, Store
 from state.websessions import SessionTimes
-from ussd_gateway.account.http import add_account_routes
-from ussd_gateway.account.mail import LetterQueue, Mailer, SmtpMailer
-from ussd_gateway.account.service import FrontDoor
-from ussd_gateway.api import add_api_routes
-from ussd_gateway.appkeys import (
+from ussd_gateway.config import ConfigError, Settings
+from ussd_gateway.hop.engine import Engine, SessionTimeouts
+from ussd_gateway.http.account_api import add_account_routes
+from ussd_gateway.http.appkeys import (
     CODES,
     ENGINE,
     FRONT_DOOR,
+    OPERATOR,
     SEALER,
     SETTINGS,
     SMS_COMMANDS,
+    SMS_REQUESTS,
     STORE,
 )
-from ussd_gateway.config import ConfigError, Settings
-from ussd_gateway.engine import Engine, SessionTimeouts
+from ussd_gateway.http.codes_api import add_codes_routes
+from ussd_gateway.http.middleware import request_context
+from ussd_gateway.http.sms_dlr import add_dlr_routes
+from ussd_gateway.http.sms_mo import add_mo_routes
+from ussd_gateway.http.ussd import add_ussd_routes
 from ussd_gateway.menus.loader import MenuCatalog, load_catalog
-from ussd_gateway.sms_dlr import add_dlr_routes
-from ussd_gateway.sms_mo import add_mo_routes
-from ussd_gateway.web import add_routes, request_context
+from ussd_gateway.smtp import SmtpMailer
 
 SWEEP_EVERY = 5.0
 """Seconds between sweeps that end timed-out sessions and purge old ones."""
@@ -94,11 +100,11 @@ def create_app(
     app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[request_context])
     app[SETTINGS] = settings
     app[SEALER] = Sealer(pepper)
-    add_routes(app)
-    add_api_routes(app)
+    add_ussd_routes(app)
+    add_codes_routes(app)
     add_account_routes(app)
     add_dlr_routes(app, clock=clock)
-    add_mo_routes(app, clock=clock)
+    add_mo_routes(app)
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
         owned = store is None
@@ -124,6 +130,8 @@ def create_app(
             clock=clock,
             compose=lambda _purpose, lang, code: commands.reply(Reply.CODE, lang, code=code),
         )
+        app[SMS_REQUESTS] = SmsRequests(active, app[CODES], commands, app[SEALER], clock=clock)
+        app[OPERATOR] = AccountService(active, clock)
         letters = LetterQueue(mailer or SmtpMailer(settings.account))
         account = settings.account
         app[FRONT_DOOR] = FrontDoor(

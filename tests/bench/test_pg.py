@@ -14,7 +14,7 @@ from bench import pg
 from bench.cpu import merge, split
 from simulators.load import LoadConfig, LoadResult
 from simulators.load_stats import LoadStats
-from ussd_gateway.metrics import HopMetrics
+from ussd_gateway.hop.metrics import HopMetrics
 
 
 def test_process_titles_say_whose_a_process_is() -> None:

@@ -190,8 +190,8 @@ async def test_operator_unlock_lets_the_right_puk_open_again(
     handset: HandsetFactory, store: SqliteStore
 ) -> None:
     """After a lock, `puk unlock` (the operator) makes the right PUK1 work again."""
+    from account.operator import AccountService
     from state.models import Channel
-    from state.service import AccountService
 
     for wrong in WRONG_PUKS[:5]:
         phone = handset(CLOSED_SELF.msisdn)
@@ -208,8 +208,8 @@ async def test_account_changed_while_on_the_puk_prompt(
     handset: HandsetFactory, store: SqliteStore
 ) -> None:
     """The PUK1 prompt answers for what happened meanwhile: opened, closed above, locked."""
+    from account.operator import AccountService
     from state.models import Channel
-    from state.service import AccountService
 
     service = AccountService(store)
     # The operator opens access while the subscriber is typing.

@@ -33,10 +33,10 @@ from support import (
 )
 from support import SeededSubscriber as Seeded
 
+from account.operator import AccountService
 from simulators.handset import Handset
 from state.credentials import Pepper
 from state.models import Channel, ClosedBy
-from state.service import AccountService
 from state.sqlite import SqliteStore
 from ussd_gateway.app import create_app
 from ussd_gateway.config import Secret, Settings

@@ -15,7 +15,7 @@ from state.credentials import Pepper
 from state.sqlite import SqliteStore
 from ussd_gateway.app import create_app
 from ussd_gateway.config import Settings
-from ussd_gateway.demo import seed_demo
+from ussd_gateway.process.demo import seed_demo
 
 SCRIPTS = Path(__file__).resolve().parents[2] / "simulators" / "scripts"
 

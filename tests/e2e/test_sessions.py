@@ -160,7 +160,7 @@ async def test_session_survives_a_restart_of_the_gateway(
     second = TestServer(create_app(settings, clock=clock), host="127.0.0.1")
     await second.start_server()
     try:
-        phone._url = str(second.make_url("")).rstrip("/")  # noqa: SLF001 - same handset, new host
+        phone._url = str(second.make_url("")).rstrip("/")
         done = await phone.send(CLOSED_SELF.puk)
         assert done.text == "Доступ в Личный кабинет открыт."
     finally:

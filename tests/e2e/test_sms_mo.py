@@ -25,8 +25,8 @@ from yarl import URL
 from state.credentials import Pepper, Sealer
 from state.errors import StoreError
 from state.sqlite import SqliteStore
-from ussd_gateway.appkeys import CODES
 from ussd_gateway.config import Settings
+from ussd_gateway.http.appkeys import CODES
 
 STRANGER = "375290000000"
 """One of our number ranges, but not a subscriber."""

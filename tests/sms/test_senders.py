@@ -25,9 +25,9 @@ from sms.senders import FileSender, JasminSender, KannelSender, SendResult, buil
 from state.credentials import Pepper, Sealer
 from state.models import ChangeSet, OutboxMessage
 from state.sqlite import SqliteStore
-from ussd_gateway.appkeys import SETTINGS, STORE
 from ussd_gateway.config import Secret, Settings, SmsSettings
-from ussd_gateway.sms_dlr import add_dlr_routes
+from ussd_gateway.http.appkeys import SETTINGS, STORE
+from ussd_gateway.http.sms_dlr import add_dlr_routes
 
 PASSWORD = "kannel-pw-7Hq2"
 TOKEN = "dlr-token-x9"

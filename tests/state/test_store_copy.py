@@ -28,7 +28,7 @@ from state.models import (
     WebSession,
 )
 from state.store import Store
-from ussd_gateway.cli import main
+from ussd_gateway.process.cli import main
 
 ARGON = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA"
 

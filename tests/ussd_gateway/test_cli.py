@@ -11,8 +11,8 @@ from support import CLOSED_ORG, CLOSED_SELF, OPEN_RU, PEPPER_HEX
 
 from state.models import ClosedBy
 from state.sqlite import SqliteStore
-from ussd_gateway.cli import main
 from ussd_gateway.config import Settings
+from ussd_gateway.process.cli import main
 
 
 @pytest.fixture

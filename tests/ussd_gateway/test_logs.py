@@ -11,7 +11,7 @@ from contextlib import contextmanager
 import structlog
 from support import read_log
 
-from ussd_gateway import logs
+from ussd_gateway.process import logs
 
 
 @contextmanager

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from sms.encoding import Encoding, measure, ussd_limit
 from ussd_gateway.menus.loader import load_catalog
-from ussd_gateway.paginate import Navigation, paginate
+from ussd_gateway.menus.paginate import Navigation, paginate
 
 Limit = Callable[[Encoding], int]
 

@@ -20,8 +20,8 @@ from sms.encoding import Encoding, ussd_limit
 from ussd_gateway.errors import MenuDefinitionError
 from ussd_gateway.menus.check import COMMON_FILE, check_files, default_menu_paths
 from ussd_gateway.menus.machine import machine_class
+from ussd_gateway.menus.paginate import Navigation
 from ussd_gateway.menus.source import read_menu_file
-from ussd_gateway.paginate import Navigation
 
 Texts = Mapping[str, str]
 """One text in every language, keyed by language code."""

@@ -22,7 +22,7 @@ from aiohttp.test_utils import TestServer
 from support import API_SECRET, FakeClock
 
 from state.credentials import Pepper, Sealer
-from state.importer import identity_digest
+from state.credentials import identity_digest
 from state.models import Activity, ClientKind, Role
 from state.msisdn import normalize_msisdn
 from state.sqlite import SqliteStore

@@ -6,10 +6,10 @@ import pytest
 from account_world import ACME_ADMIN, ACME_DRIVER, ACME_STAFF, OPERATOR, OTHER_CO, PERSON, SOLE, Api
 from support import ACCOUNT_SECRETS, OPEN_RU
 
+from account.errors import SessionOver
+from account.front_door import FrontDoor
 from state.models import ClosedBy
-from ussd_gateway.account.errors import SessionOver
-from ussd_gateway.account.service import FrontDoor
-from ussd_gateway.appkeys import FRONT_DOOR
+from ussd_gateway.http.appkeys import FRONT_DOOR
 
 PASSWORD, SECOND = ACCOUNT_SECRETS[:2]
 

@@ -10,8 +10,8 @@ from support import snapshot
 from state.credentials import PasswordHasher, Pepper
 from state.models import ClosedBy
 from ussd_gateway.menus.loader import load_catalog
-from ussd_gateway.menus.model import HopServices, Notice
 from ussd_gateway.menus.machine import machine_class
+from ussd_gateway.menus.model import HopServices, Notice
 from ussd_gateway.menus.pool import MachinePool, _silent_entry
 
 PEPPER = Pepper.from_hex("11" * 32)

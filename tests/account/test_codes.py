@@ -8,7 +8,7 @@ import sqlite3
 import pytest
 from support import CLOSED_SELF, OPEN_EN, OPEN_RU, FakeClock
 
-from sms.codes import CodePolicy, CodeService, Purpose, RequestOutcome
+from account.codes import CodePolicy, CodeService, Purpose, RequestOutcome
 from state.credentials import Pepper, Sealer
 from state.models import Channel
 from state.sqlite import SqliteStore
@@ -168,7 +168,7 @@ async def test_queued_sms_is_sealed(codes: CodeService, store: SqliteStore,
     assert code.isdigit() and code not in row.body
     assert row.expires_at is not None and row.expires_at - row.created_at == 300
     for suffix in ("", "-wal"):
-        with open(store.path + suffix, "rb") as raw:  # noqa: PTH123 - raw bytes on purpose
+        with open(store.path + suffix, "rb") as raw:
             assert code.encode() not in raw.read()
 
 

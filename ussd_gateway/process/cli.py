@@ -24,22 +24,22 @@ from typing import TextIO
 
 from aiohttp import web
 
+from account.operator import AccountService
 from state.backends import DatabaseLocation
 from state.copy import copy_store
-from state.errors import StoreError
+from state.errors import CoreError
 from state.importer import read_subscriber_file
 from state.models import Channel, ClosedBy
-from state.service import AccountService
 from state.store import Store
-from ussd_gateway import logs
 from ussd_gateway.app import create_app, open_store, resolve_pepper
 from ussd_gateway.config import ConfigError, Settings
-from ussd_gateway.demo import demo_table, seed_demo
 from ussd_gateway.errors import MenuDefinitionError
-from ussd_gateway.memory import pin_mmap_threshold
 from ussd_gateway.menus.check import default_menu_paths, mermaid, run_check
 from ussd_gateway.menus.source import MenuSyntaxError
-from ussd_gateway.workers import serve_workers
+from ussd_gateway.process import logs
+from ussd_gateway.process.demo import demo_table, seed_demo
+from ussd_gateway.process.memory import pin_mmap_threshold
+from ussd_gateway.process.workers import serve_workers
 
 
 def _when(ts: float | None) -> str:
@@ -299,7 +299,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     try:
         settings = Settings.load(args.config, os.environ)
         return int(args.run(settings, args, out))
-    except (ConfigError, MenuDefinitionError, MenuSyntaxError, StoreError, ValueError) as exc:
+    except (ConfigError, MenuDefinitionError, MenuSyntaxError, CoreError, ValueError) as exc:
         # Clear one-line errors for operators; StoreError messages never carry secrets.
         print(f"ussd-gateway: {exc}", file=sys.stderr)
         return 2

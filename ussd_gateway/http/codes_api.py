@@ -15,20 +15,19 @@ from typing import Any
 
 from aiohttp import web
 
-from sms.codes import Purpose, RequestOutcome
+from account.codes import CODE_MAX_CHARS, Purpose, RequestOutcome
+from account.errors import InvalidCode, NotOurNumber, TooManyRequests
 from state.models import Channel
-from ussd_gateway.appkeys import CODES, SETTINGS
-from ussd_gateway.errors import BadRequest, Unauthorized
-from ussd_gateway.json_input import msisdn_field, read_object
-from ussd_gateway.web import caller_is_allowed
+from ussd_gateway.errors import BadRequest
+from ussd_gateway.http.appkeys import CODES, SETTINGS
+from ussd_gateway.http.auth import require
+from ussd_gateway.http.body import FIELDS, json_body
 
 _PURPOSES = ", ".join(p.value for p in Purpose)
-_UNIFORM_401 = {"error": "invalid_code", "message": "the code is not valid"}
 
 
 def _authenticate(request: web.Request) -> None:
-    if not caller_is_allowed(request, request.app[SETTINGS].codes.api_secret):
-        raise Unauthorized("missing or wrong API credentials")
+    require(request, request.app[SETTINGS].codes.api_secret, "missing or wrong API credentials")
 
 
 def _purpose(doc: Mapping[str, Any]) -> Purpose:
@@ -42,40 +41,30 @@ def _purpose(doc: Mapping[str, Any]) -> Purpose:
 async def request_code(request: web.Request) -> web.Response:
     """Send a code by SMS (or pretend to, for a number that is not a subscriber)."""
     _authenticate(request)
-    doc = await read_object(request)
-    msisdn, purpose = msisdn_field(doc), _purpose(doc)
+    doc = await json_body(request)
+    msisdn, purpose = FIELDS.msisdn(doc), _purpose(doc)
     result = await request.app[CODES].request(msisdn, purpose, channel=Channel.WEB)
     if result.outcome is RequestOutcome.LIMITED:
-        return web.json_response(
-            {"error": "too_many_requests", "message": "try again later"},
-            status=429,
-            headers={"Retry-After": str(result.retry_after)},
-        )
+        raise TooManyRequests(result.retry_after)
     if result.outcome is RequestOutcome.REFUSED:
-        return web.json_response(
-            {
-                "error": "not_our_number",
-                "message": "codes are sent to this operator's numbers only",
-            },
-            status=422,
-        )
+        raise NotOurNumber
     return web.json_response({"status": "accepted"}, status=202)
 
 
 async def verify_code(request: web.Request) -> web.Response:
     """Check a code; one answer for every kind of failure."""
     _authenticate(request)
-    doc = await read_object(request)
-    msisdn, purpose = msisdn_field(doc), _purpose(doc)
+    doc = await json_body(request)
+    msisdn, purpose = FIELDS.msisdn(doc), _purpose(doc)
     code = doc.get("code")
-    if not isinstance(code, str) or len(code) > 32:
+    if not isinstance(code, str) or len(code) > CODE_MAX_CHARS:
         raise BadRequest("field 'code' is required (a string of digits)")
-    if await request.app[CODES].verify(msisdn, purpose, code):
-        return web.json_response({"status": "ok"})
-    return web.json_response(_UNIFORM_401, status=401)
+    if not await request.app[CODES].verify(msisdn, purpose, code):
+        raise InvalidCode
+    return web.json_response({"status": "ok"})
 
 
-def add_api_routes(app: web.Application) -> None:
+def add_codes_routes(app: web.Application) -> None:
     """Register the front end's code API."""
     app.router.add_post("/api/v1/codes", request_code)
     app.router.add_post("/api/v1/codes/verify", verify_code)

@@ -22,10 +22,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from importlib.resources import files
-from pathlib import Path
 
-from sms.commands import Reply, SmsCommands, load_commands
+from sms.commands import Reply, SmsCommands, load_commands, shipped_commands_path
 from state.credentials import Pepper, Sealer
 from state.models import (
     AuditEntry,
@@ -62,6 +60,10 @@ class RequestOutcome(enum.StrEnum):
     """Not a subscriber: nothing is sent (callers facing the public must not say so)."""
 
 
+CODE_MAX_CHARS = 32
+"""A typed code longer than this is refused unread (codes have ``CodePolicy.digits``)."""
+
+
 @dataclass(frozen=True, slots=True)
 class CodeRequest:
     """The result of a request; ``code`` only for ``REPLY``, and never in ``repr``."""
@@ -94,11 +96,6 @@ class CodePolicy:
 
 Compose = Callable[[Purpose, str, str], str]
 """(purpose, language, code) → the SMS text carrying the code."""
-
-
-def shipped_commands_path() -> Path:
-    """The shipped SMS command file, ``menus/sms.yaml`` (texts of every SMS we send)."""
-    return Path(str(files("menus") / "sms.yaml"))
 
 
 @lru_cache(maxsize=1)

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from state.credentials import Pepper
-from state.importer import identity_digest
+from account.operator import AccountService
+from state.credentials import Pepper, identity_digest
 from state.models import Channel, ClientKind, ClosedBy, Role
-from state.service import AccountService
 from state.store import Store, SubscriberRecord
 
 

@@ -23,12 +23,25 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
-from sms.codes import CodeService, Purpose
+from account.codes import CodeService, Purpose
+from account.errors import (
+    AccessClosed,
+    EmailLoginUnavailable,
+    Forbidden,
+    InvalidCredentials,
+    NotPermitted,
+    PasswordChangeRequired,
+    PasswordRejected,
+    PukRegistrationDisabled,
+    SessionOver,
+    UnknownTarget,
+)
+from account.letters import temporary_password_letter
+from account.mail import LetterQueue
 from state import access, roles
 from state.access import Decision, PukOutcome
-from state.credentials import PasswordHasher, Pepper
-from state.errors import ConcurrentUpdate, KeptConflicting
-from state.importer import identity_digest
+from state.credentials import PasswordHasher, Pepper, identity_digest
+from state.errors import ConcurrentUpdate
 from state.models import (
     BUSINESS_KINDS,
     AuditEntry,
@@ -54,20 +67,6 @@ from state.passwords import (
 from state.retry import retry_conflicts
 from state.store import AccountStore
 from state.websessions import EndReason, SessionTimes, credential_epoch, ended, touched, why_over
-from ussd_gateway.account.errors import (
-    AccessClosed,
-    EmailLoginUnavailable,
-    Forbidden,
-    InvalidCredentials,
-    NotPermitted,
-    PasswordChangeRequired,
-    PasswordRejected,
-    PukRegistrationDisabled,
-    SessionOver,
-    UnknownTarget,
-)
-from ussd_gateway.account.mail import LetterQueue, temporary_password_letter
-from ussd_gateway.errors import GatewayBusy
 
 MAX_SECRET_CHARS = 256
 """Longer typed secrets are refused without hashing them (no hashing DoS)."""
@@ -207,21 +206,15 @@ class FrontDoor:
             await self._commit(ChangeSet(guards=((guard.version, new),)))
             return ok
 
-        try:
-            return await retry_conflicts(attempt, what="the check guard")
-        except KeptConflicting:
-            raise GatewayBusy("too many checks at once; try again") from None
+        return await retry_conflicts(attempt, what="the check guard")
 
     async def _commit(self, changes: ChangeSet) -> None:
         if not changes.empty:
             await self.store.commit(changes)
 
     async def _retried(self, attempt: Callable[[], Awaitable[T]]) -> T:
-        """``attempt`` again on every conflict; :class:`GatewayBusy` (503) if they never stop."""
-        try:
-            return await retry_conflicts(attempt, what="the account")
-        except KeptConflicting:
-            raise GatewayBusy("the account kept changing; try again") from None
+        """``attempt`` again on every conflict; :class:`KeptConflicting` if they never stop."""
+        return await retry_conflicts(attempt, what="the account")
 
     def _new_password_or_refuse(self, password: str, confirmation: str, msisdn: str) -> str:
         if len(password) > MAX_SECRET_CHARS:

@@ -25,13 +25,13 @@ from state.retry import retry_conflicts
 from state.store import HopStore
 from ussd_gateway.dialects.model import Op, UssdReply, UssdRequest
 from ussd_gateway.errors import BadRequest, GatewayBusy
-from ussd_gateway.locks import KeyedLocks
+from ussd_gateway.hop.locks import KeyedLocks
+from ussd_gateway.hop.metrics import HopMetrics
 from ussd_gateway.menus.loader import DEFAULT_LANGUAGE, Menu, MenuCatalog, compose_dialled
 from ussd_gateway.menus.model import HopServices, MenuModel, Notice
+from ussd_gateway.menus.paginate import NAV_BACK, NAV_MORE, paginate
 from ussd_gateway.menus.pool import MachinePool
-from ussd_gateway.metrics import HopMetrics
-from ussd_gateway.paginate import NAV_BACK, NAV_MORE, paginate
-from ussd_gateway.render import fill, reply, screen_lines
+from ussd_gateway.menus.render import fill, reply, screen_lines
 
 MAX_DIAL_PARAMS = 1
 """A shortcut (``*141*3*6*1#``) may choose one step; it never answers that step's

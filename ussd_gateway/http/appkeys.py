@@ -1,4 +1,7 @@
-"""Typed keys for what the application holds: one place, so route modules agree."""
+"""Typed keys for what the application holds: one place, so route modules agree.
+
+``create_app`` (``ussd_gateway/app.py``) fills them; the routes only read them.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +12,14 @@ from aiohttp import web
 from ussd_gateway.config import Settings
 
 if TYPE_CHECKING:
-    from sms.codes import CodeService
+    from account.codes import CodeService
+    from account.front_door import FrontDoor
+    from account.operator import AccountService
+    from account.sms_requests import SmsRequests
     from sms.commands import SmsCommands
     from state.credentials import Sealer
     from state.store import Store
-    from ussd_gateway.account.service import FrontDoor
-    from ussd_gateway.engine import Engine
+    from ussd_gateway.hop.engine import Engine
 
 SETTINGS = web.AppKey("settings", Settings)
 ENGINE: web.AppKey[Engine] = web.AppKey("engine")
@@ -23,5 +28,9 @@ CODES: web.AppKey[CodeService] = web.AppKey("codes")
 SEALER: web.AppKey[Sealer] = web.AppKey("sealer")
 SMS_COMMANDS: web.AppKey[SmsCommands] = web.AppKey("sms_commands")
 """The SMS commands and reply texts (``menus/sms.yaml``), loaded at start-up."""
+SMS_REQUESTS: web.AppKey[SmsRequests] = web.AppKey("sms_requests")
+"""What subscribers' SMS come to (the MO route's decisions)."""
 FRONT_DOOR: web.AppKey[FrontDoor] = web.AppKey("front_door")
 """Registration, login, sessions and roles of the self-service account."""
+OPERATOR: web.AppKey[AccountService] = web.AppKey("operator")
+"""The operator's actions on a subscriber (close, open, unlock, roles)."""

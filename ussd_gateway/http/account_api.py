@@ -14,19 +14,22 @@ from typing import Any
 
 from aiohttp import web
 
+from account.codes import CODE_MAX_CHARS
+from account.errors import NotPermitted
+from account.front_door import Context, FrontDoor, Method, NewSession
 from state import roles
-from state.errors import ConcurrentUpdate, InvalidMsisdn, KeptConflicting, UnknownSubscriber
+from state.errors import InvalidMsisdn
 from state.models import Channel, ClosedBy, Role
 from state.msisdn import normalize_msisdn
-from state.service import AccountService
-from ussd_gateway.account.errors import NotPermitted, UnknownTarget
-from ussd_gateway.account.service import Context, FrontDoor, Method, NewSession
-from ussd_gateway.appkeys import FRONT_DOOR, SETTINGS, STORE
-from ussd_gateway.errors import BadRequest, GatewayBusy, Unauthorized
-from ussd_gateway.json_input import bool_field, msisdn_field, read_object, text_field
-from ussd_gateway.web import caller_is_allowed
+from ussd_gateway.errors import BadRequest
+from ussd_gateway.fields import MAX_MSISDN_CHARS
+from ussd_gateway.http.appkeys import FRONT_DOOR, OPERATOR, SETTINGS, STORE
+from ussd_gateway.http.auth import require
+from ussd_gateway.http.body import FIELDS, json_body
 
 SESSION_HEADER = "X-Session-Token"
+SHORT_SECRET_CHARS = 32
+"""PUK1 (8 digits) and account numbers: anything longer is refused unread."""
 OPERATOR_REASONS = {
     "lost_sim": ClosedBy.OPERATOR,
     "company_restriction": ClosedBy.OPERATOR,
@@ -43,14 +46,16 @@ USSD_REGISTRATION = {
 
 
 def _front_end(request: web.Request) -> FrontDoor:
-    if not caller_is_allowed(request, request.app[SETTINGS].codes.api_secret):
-        raise Unauthorized("missing or wrong API credentials")
+    require(request, request.app[SETTINGS].codes.api_secret, "missing or wrong API credentials")
     return request.app[FRONT_DOOR]
 
 
 def _operator(request: web.Request) -> None:
-    if not caller_is_allowed(request, request.app[SETTINGS].account.operator_secret):
-        raise Unauthorized("missing or wrong operator credentials")
+    require(
+        request,
+        request.app[SETTINGS].account.operator_secret,
+        "missing or wrong operator credentials",
+    )
 
 
 async def _context(request: web.Request, *, allow_must_change: bool = False) -> Context:
@@ -76,7 +81,7 @@ def _session(new: NewSession, status: int = 200) -> web.Response:
 
 def _path_msisdn(request: web.Request) -> str:
     try:
-        return normalize_msisdn(request.match_info["msisdn"][:64])
+        return normalize_msisdn(request.match_info["msisdn"][:MAX_MSISDN_CHARS])
     except InvalidMsisdn as exc:
         raise BadRequest(f"path 'msisdn': {exc}") from None
 
@@ -87,12 +92,12 @@ def _path_msisdn(request: web.Request) -> str:
 async def register_sms(request: web.Request) -> web.Response:
     """Register (set the password) with an SMS code of purpose ``register``."""
     door = _front_end(request)
-    doc = await read_object(request)
+    doc = await json_body(request)
     await door.register_by_sms(
-        msisdn_field(doc),
-        text_field(doc, "code", limit=32),
-        text_field(doc, "password"),
-        text_field(doc, "password_confirmation"),
+        FIELDS.msisdn(doc),
+        FIELDS.text(doc, "code", limit=CODE_MAX_CHARS),
+        FIELDS.text(doc, "password"),
+        FIELDS.text(doc, "password_confirmation"),
     )
     return web.json_response({"status": "registered"}, status=201)
 
@@ -100,12 +105,12 @@ async def register_sms(request: web.Request) -> web.Response:
 async def register_puk(request: web.Request) -> web.Response:
     """Register with the SIM's PUK1 (the "registration by PUK1" option)."""
     door = _front_end(request)
-    doc = await read_object(request)
+    doc = await json_body(request)
     await door.register_by_puk(
-        msisdn_field(doc),
-        text_field(doc, "puk", limit=32),
-        text_field(doc, "password"),
-        text_field(doc, "password_confirmation"),
+        FIELDS.msisdn(doc),
+        FIELDS.text(doc, "puk", limit=SHORT_SECRET_CHARS),
+        FIELDS.text(doc, "password"),
+        FIELDS.text(doc, "password_confirmation"),
     )
     return web.json_response({"status": "registered"}, status=201)
 
@@ -122,23 +127,25 @@ async def register_ussd(request: web.Request) -> web.Response:
 async def login_password(request: web.Request) -> web.Response:
     """Phone number and password (or the e-mailed temporary password)."""
     door = _front_end(request)
-    doc = await read_object(request)
-    return _session(await door.login_by_password(msisdn_field(doc), text_field(doc, "password")))
+    doc = await json_body(request)
+    return _session(await door.login_by_password(FIELDS.msisdn(doc), FIELDS.text(doc, "password")))
 
 
 async def login_sms(request: web.Request) -> web.Response:
     """Phone number and a one-time code of purpose ``login``."""
     door = _front_end(request)
-    doc = await read_object(request)
-    return _session(await door.login_by_sms(msisdn_field(doc), text_field(doc, "code", limit=32)))
+    doc = await json_body(request)
+    return _session(
+        await door.login_by_sms(FIELDS.msisdn(doc), FIELDS.text(doc, "code", limit=CODE_MAX_CHARS))
+    )
 
 
 async def login_account(request: web.Request) -> web.Response:
     """Account number and passport number / UNP (or the account password): step 1."""
     door = _front_end(request)
-    doc = await read_object(request)
+    doc = await json_body(request)
     challenge = await door.start_account_login(
-        text_field(doc, "account", limit=32), text_field(doc, "password")
+        FIELDS.text(doc, "account", limit=SHORT_SECRET_CHARS), FIELDS.text(doc, "password")
     )
     return web.json_response({"challenge": challenge, "status": "code_sent"}, status=202)
 
@@ -146,9 +153,9 @@ async def login_account(request: web.Request) -> web.Response:
 async def login_email(request: web.Request) -> web.Response:
     """E-mail and password: step 1 (an M-code goes to the contact number)."""
     door = _front_end(request)
-    doc = await read_object(request)
+    doc = await json_body(request)
     challenge = await door.start_email_login(
-        text_field(doc, "email", limit=254), text_field(doc, "password")
+        FIELDS.text(doc, "email", limit=254), FIELDS.text(doc, "password")
     )
     return web.json_response({"challenge": challenge, "status": "code_sent"}, status=202)
 
@@ -156,9 +163,11 @@ async def login_email(request: web.Request) -> web.Response:
 def _confirm(method: str) -> Any:
     async def confirm(request: web.Request) -> web.Response:
         door = _front_end(request)
-        doc = await read_object(request)
+        doc = await json_body(request)
         new = await door.finish_login(
-            text_field(doc, "challenge", limit=256), text_field(doc, "code", limit=32), method
+            FIELDS.text(doc, "challenge", limit=256),
+            FIELDS.text(doc, "code", limit=CODE_MAX_CHARS),
+            method,
         )
         return _session(new)
 
@@ -169,8 +178,8 @@ def _confirm(method: str) -> Any:
 async def forgot_password(request: web.Request) -> web.Response:
     """A temporary password by e-mail; the same answer whether or not anything was sent."""
     door = _front_end(request)
-    doc = await read_object(request)
-    await door.forgot_password(msisdn_field(doc))
+    doc = await json_body(request)
+    await door.forgot_password(FIELDS.msisdn(doc))
     return web.json_response({"status": "accepted"}, status=202)
 
 
@@ -203,10 +212,10 @@ async def logout(request: web.Request) -> web.Response:
 async def change_password(request: web.Request) -> web.Response:
     """A new password; every session of the subscriber ends and a new token is returned."""
     ctx = await _context(request, allow_must_change=True)
-    doc = await read_object(request)
-    current = text_field(doc, "current_password", required=False) or None
+    doc = await json_body(request)
+    current = FIELDS.text(doc, "current_password", required=False) or None
     new = await request.app[FRONT_DOOR].change_password(
-        ctx, current, text_field(doc, "password"), text_field(doc, "password_confirmation")
+        ctx, current, FIELDS.text(doc, "password"), FIELDS.text(doc, "password_confirmation")
     )
     return _session(new)
 
@@ -224,7 +233,7 @@ async def client_subscribers(request: web.Request) -> web.Response:
 async def client_access(request: web.Request) -> web.Response:
     """Close or open a subscriber's access on the organisation's behalf."""
     ctx = await _context(request)
-    doc = await read_object(request)
+    doc = await json_body(request)
     action = doc.get("action")
     if action not in ("close", "open"):
         raise BadRequest("field 'action' must be 'close' or 'open'")
@@ -244,9 +253,9 @@ async def client_administrator(request: web.Request) -> web.Response:
 async def client_puk_registration(request: web.Request) -> web.Response:
     """Switch a subscriber's "registration by PUK1" option."""
     ctx = await _context(request)
-    doc = await read_object(request)
+    doc = await json_body(request)
     outcome = await request.app[FRONT_DOOR].set_puk_registration(
-        ctx, _path_msisdn(request), bool_field(doc, "enabled")
+        ctx, _path_msisdn(request), FIELDS.boolean(doc, "enabled")
     )
     return web.json_response({"status": outcome})
 
@@ -254,42 +263,25 @@ async def client_puk_registration(request: web.Request) -> web.Response:
 # --- operator -----------------------------------------------------------------------------
 
 
-def _accounts(request: web.Request) -> AccountService:
-    return AccountService(request.app[STORE], request.app[FRONT_DOOR].clock)
-
-
-async def _operator_call(coro: Any) -> Any:
-    try:
-        return await coro
-    except UnknownSubscriber:
-        raise UnknownTarget from None
-    except (ConcurrentUpdate, KeptConflicting):
-        raise GatewayBusy("the subscriber kept changing; try again") from None
-
-
 async def operator_access(request: web.Request) -> web.Response:
     """Close (lost SIM, company restriction, organisation's request) or open access."""
     _operator(request)
-    doc = await read_object(request)
+    doc = await json_body(request)
     msisdn = _path_msisdn(request)
     action = doc.get("action")
-    name = text_field(doc, "operator", limit=64, required=False)
+    name = FIELDS.text(doc, "operator", limit=64, required=False)
     actor = f"operator:{name}" if name else "operator"
-    accounts = _accounts(request)
+    operator = request.app[OPERATOR]
     if action == "close":
         reason = doc.get("reason")
         if not isinstance(reason, str) or reason not in OPERATOR_REASONS:
             raise BadRequest(f"field 'reason' must be one of {', '.join(OPERATOR_REASONS)}")
-        decision = await _operator_call(
-            accounts.close_access(
-                msisdn, by=OPERATOR_REASONS[reason], actor=actor, channel=Channel.WEB, reason=reason
-            )
+        decision = await operator.close_access(
+            msisdn, by=OPERATOR_REASONS[reason], actor=actor, channel=Channel.WEB, reason=reason
         )
     elif action == "open":
-        decision = await _operator_call(
-            accounts.open_access(
-                msisdn, by=ClosedBy.OPERATOR, actor=actor, channel=Channel.WEB, reason="operator"
-            )
+        decision = await operator.open_access(
+            msisdn, by=ClosedBy.OPERATOR, actor=actor, channel=Channel.WEB, reason="operator"
         )
     else:
         raise BadRequest("field 'action' must be 'close' or 'open'")
@@ -299,8 +291,8 @@ async def operator_access(request: web.Request) -> web.Response:
 async def operator_puk_unlock(request: web.Request) -> web.Response:
     """Lift a PUK1 lock."""
     _operator(request)
-    decision = await _operator_call(
-        _accounts(request).unlock_puk(_path_msisdn(request), actor="operator", channel=Channel.WEB)
+    decision = await request.app[OPERATOR].unlock_puk(
+        _path_msisdn(request), actor="operator", channel=Channel.WEB
     )
     return web.json_response({"status": str(decision.outcome)})
 
@@ -308,7 +300,7 @@ async def operator_puk_unlock(request: web.Request) -> web.Response:
 async def operator_role(request: web.Request) -> web.Response:
     """Grant or revoke a role on the client's application (supervisor, administrator)."""
     _operator(request)
-    doc = await read_object(request)
+    doc = await json_body(request)
     if "role" not in doc:
         raise BadRequest("field 'role' is required ('administrator', 'supervisor' or null)")
     value = doc.get("role")
@@ -316,10 +308,8 @@ async def operator_role(request: web.Request) -> web.Response:
         role = Role(value) if value is not None else None
     except ValueError:
         raise BadRequest("field 'role' must be 'administrator', 'supervisor' or null") from None
-    decision = await _operator_call(
-        _accounts(request).set_role(
-            _path_msisdn(request), role, actor="operator", channel=Channel.WEB
-        )
+    decision = await request.app[OPERATOR].set_role(
+        _path_msisdn(request), role, actor="operator", channel=Channel.WEB
     )
     if decision.outcome == roles.RoleOutcome.NOT_ELIGIBLE:
         raise NotPermitted(
@@ -336,7 +326,7 @@ async def operator_audit(request: web.Request) -> web.Response:
     msisdn = None
     if "msisdn" in query:
         try:
-            msisdn = normalize_msisdn(query["msisdn"][:64])
+            msisdn = normalize_msisdn(query["msisdn"][:MAX_MSISDN_CHARS])
         except InvalidMsisdn as exc:
             raise BadRequest(f"query 'msisdn': {exc}") from None
     try:
@@ -366,7 +356,7 @@ async def operator_audit(request: web.Request) -> web.Response:
 
 async def openapi_document(request: web.Request) -> web.Response:
     """The API's OpenAPI 3 document."""
-    text = files("ussd_gateway.account").joinpath("openapi.yaml").read_text(encoding="utf-8")
+    text = files("ussd_gateway.http").joinpath("openapi.yaml").read_text(encoding="utf-8")
     return web.Response(text=text, content_type="application/yaml")
 
 

@@ -35,7 +35,7 @@ from schemathesis.specs.openapi.checks import (
 from support import API_SECRET, PASSWORDS, PEPPER_HEX
 
 from state.credentials import Pepper, Sealer
-from state.importer import identity_digest
+from state.credentials import identity_digest
 from state.models import ClientKind, Role
 from state.sqlite import SqliteStore
 from state.store import SubscriberRecord
@@ -201,7 +201,7 @@ def served(tmp_path: Path) -> Iterator[Served]:
         loop.close()
 
 
-DOCUMENT = Path(__file__).resolve().parents[3] / "ussd_gateway" / "account" / "openapi.yaml"
+DOCUMENT = Path(__file__).resolve().parents[3] / "ussd_gateway" / "http" / "openapi.yaml"
 schema = schemathesis.openapi.from_path(DOCUMENT)
 
 

@@ -24,10 +24,10 @@ from collections.abc import Callable
 import structlog
 from aiohttp import web
 
-from ussd_gateway.appkeys import SETTINGS, STORE
-from ussd_gateway.web import caller_is_allowed
+from ussd_gateway.http.appkeys import SETTINGS, STORE
+from ussd_gateway.http.auth import caller_is_allowed
 
-log = structlog.get_logger("ussd_gateway.sms_dlr")
+log = structlog.get_logger("ussd_gateway.http.sms_dlr")
 
 KANNEL_DLR_TYPES = {
     1: "delivered",

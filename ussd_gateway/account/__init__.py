@@ -1,1 +1,0 @@
-"""The self-service account's front door: registration, login, sessions, roles (issue 4)."""

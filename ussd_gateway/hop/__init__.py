@@ -1,0 +1,1 @@
+"""The hop engine: one USSD hop from request to committed reply."""

@@ -1,0 +1,1 @@
+"""HTTP adapters: caller authentication, the error table and middleware, the routes."""

@@ -1,0 +1,1 @@
+"""The process: command line, workers, logging, memory, demo data."""
