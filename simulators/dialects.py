@@ -3,6 +3,9 @@
 Pure functions and frozen values only, no I/O: ``handset`` does the HTTP. Keeping the wire
 formats here lets the tests check them without a gateway, and keeps the simulator a client
 of the documented formats rather than of ``ussd_gateway``'s code (which it must not import).
+
+Over 300 lines: the handset's side of the three dialects, each a request builder and a
+strict reply reader (it refuses what a real USSD centre would refuse).
 """
 
 from __future__ import annotations

@@ -4,6 +4,9 @@ Interactive mode shows screens as a phone would; ``--script`` runs a YAML scenar
 ``run_script`` runs one in-process for the gateway's end-to-end tests. Exit codes: 0 pass,
 1 mismatch (a screen not as expected or over the USSD limit), 2 usage, script, protocol or
 connection error.
+
+Over 300 lines: the interactive terminal handset and the script runner share one
+session model and one screen printer; the YAML script format is checked here too.
 """
 
 from __future__ import annotations

@@ -15,6 +15,9 @@ Dialogues (the mix): ``close`` (``*141*3*6#``, 1, 1), ``open`` (``*141*3*6#``, 2
     ussd-load --url http://127.0.0.1:8080 --secret S --handsets 50 --seconds 20 [--json F]
 
 Exit status: 0 no wrong replies, 1 some, 2 usage or connection error.
+
+Over 300 lines: the load generator's handsets, their pacing, the latency histogram
+and the report are one measurement and are kept together.
 """
 
 from __future__ import annotations

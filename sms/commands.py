@@ -21,6 +21,9 @@ File layout::
       unavailable: {ru: "…", en: "…"}
 
 Scalars are read as written (``NO`` stays the string ``NO``, never a boolean).
+
+Over 300 lines: the command file's loader with its checks (every text measured against
+the one-segment limit, in both languages) and the rendering of the replies.
 """
 
 from __future__ import annotations

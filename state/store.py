@@ -56,6 +56,9 @@ Every backend keeps these rules; a test in the contract suite pins each one.
 14. **Errors.** A backend never lets a driver exception through: a database it cannot reach
     is :class:`~state.errors.StoreUnavailable`, any other database failure
     :class:`~state.errors.StoreError`; after either, nothing of the call is written.
+
+Over 300 lines: the contract itself, the records it exchanges, the role protocols and
+the commit rules every backend keeps; it is read as one document.
 """
 
 from __future__ import annotations

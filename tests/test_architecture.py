@@ -84,6 +84,73 @@ def test_the_engine_takes_the_hop_role() -> None:
     assert inspect.signature(Engine).parameters["store"].annotation in (HopStore, "HopStore")
 
 
+ROOMS = {
+    # The rooms of the service (ARCHITECTURE.md) and the rooms each may import. The arrows
+    # point down: process → app → http → hop → menus → dialects → fields → errors.
+    "errors": set(),
+    "config": set(),
+    "fields": {"errors"},
+    "dialects": {"errors", "fields"},
+    "menus": {"errors", "dialects"},
+    "hop": {"errors", "dialects", "menus"},
+    "http": {"errors", "fields", "config", "dialects", "menus", "hop"},
+    "smtp": {"config"},
+    "app": {"errors", "config", "menus", "hop", "http", "smtp"},
+    "process": {"errors", "config", "menus", "hop", "app"},
+    "__init__": {"errors", "config", "dialects", "menus", "hop", "app"},
+    "__main__": {"process"},
+}
+
+
+def _room(path: Path) -> str:
+    return path.relative_to(ROOT / "ussd_gateway").parts[0].removesuffix(".py")
+
+
+def _rooms_imported(path: Path) -> set[str]:
+    found = set()
+    for module in _modules(path):
+        parts = module.split(".")
+        if parts[0] == "ussd_gateway" and len(parts) > 1:
+            found.add(parts[1])
+    return found
+
+
+def test_the_service_rooms_point_one_way() -> None:
+    """Inside ussd_gateway: the dialects and menus know no engine, the engine no HTTP, the
+    HTTP adapters no process code; only the composition root and the process see all."""
+    for path in sorted((ROOT / "ussd_gateway").rglob("*.py")):
+        room = _room(path)
+        assert room in ROOMS, f"{path.relative_to(ROOT)}: a new room; add it to ROOMS"
+        bad = _rooms_imported(path) - ROOMS[room] - {room}
+        assert not bad, f"{path.relative_to(ROOT)} ({room}) imports {sorted(bad)}"
+
+
+def test_the_account_knows_no_http() -> None:
+    """The account's use cases run without a web server: no aiohttp below the service."""
+    for package in ("account", "sms", "state"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            assert "aiohttp" not in _imports(path) or path.match("sms/senders/*.py"), (
+                f"{path.relative_to(ROOT)} imports aiohttp"
+            )
+
+
+MAX_LINES = 300
+"""A module longer than this says why in its docstring ("Over 300 lines: …")."""
+
+
+def test_a_long_module_says_why() -> None:
+    """One concept per module: past 300 lines, the docstring gives the reason."""
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            text = path.read_text(encoding="utf-8")
+            if text.count("\n") <= MAX_LINES:
+                continue
+            doc = ast.get_docstring(ast.parse(text)) or ""
+            assert "over 300 lines" in doc.lower(), (
+                f"{path.relative_to(ROOT)} has {text.count(chr(10))} lines and no reason"
+            )
+
+
 def _tool(name: str) -> str:
     exe = Path(sys.executable).with_name(name)
     found = str(exe) if exe.exists() else shutil.which(name)

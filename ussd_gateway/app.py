@@ -40,6 +40,7 @@ from ussd_gateway.http.appkeys import (
 )
 from ussd_gateway.http.codes_api import add_codes_routes
 from ussd_gateway.http.middleware import request_context
+from ussd_gateway.http.operator_api import add_operator_routes
 from ussd_gateway.http.sms_dlr import add_dlr_routes
 from ussd_gateway.http.sms_mo import add_mo_routes
 from ussd_gateway.http.ussd import add_ussd_routes
@@ -103,6 +104,7 @@ def create_app(
     add_ussd_routes(app)
     add_codes_routes(app)
     add_account_routes(app)
+    add_operator_routes(app)
     add_dlr_routes(app, clock=clock)
     add_mo_routes(app)
 

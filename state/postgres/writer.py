@@ -21,6 +21,9 @@ to 1) — except two rare shapes, which keep ``BEGIN``, one round trip per step 
   version check;
 * more than :data:`ONE_STATEMENT_MAX` executions (an operator's batch): each execution is
   a CTE, and a statement per batch size would crowd asyncpg's statement cache.
+
+Over 300 lines: one statement builder per kind of change a change set holds, kept in
+one file so the order of a commit (rules 1-14 of ``state/store.py``) reads top to bottom.
 """
 
 from __future__ import annotations

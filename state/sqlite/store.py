@@ -3,6 +3,10 @@
 WAL with ``synchronous=FULL`` (``connection.py``), numbered migrations (``schema.py``), a
 hop's change set written by ``writer.py`` inside a group commit shared with the commits
 queued meanwhile (``group_commit.py``).
+
+Over 300 lines: the contract's forty-odd methods, each a short query on the loop's reader
+or a unit on the writer thread; split by table they would scatter the one transaction
+discipline this file shows.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """The account API over HTTP (``/api/v1/…``), described in ``openapi.yaml`` beside this file.
 
-Three callers: the web front end (its credential, Bearer or Basic, as for ``/api/v1/codes``),
-the front end on behalf of a logged-in user (plus ``X-Session-Token``), and the operator's
-tools (the operator credential). Handlers only read fields and shape answers; the decisions
+Two callers: the web front end (its credential, Bearer or Basic, as for ``/api/v1/codes``)
+and the front end on behalf of a logged-in user (plus ``X-Session-Token``); the operator's
+routes are ``http/operator_api.py``. Handlers only read fields and shape answers; the decisions
 are :class:`FrontDoor`'s and the core's.
 """
 
@@ -15,26 +15,16 @@ from typing import Any
 from aiohttp import web
 
 from account.codes import CODE_MAX_CHARS
-from account.errors import NotPermitted
 from account.front_door import Context, FrontDoor, Method, NewSession
-from state import roles
-from state.errors import InvalidMsisdn
-from state.models import Channel, ClosedBy, Role
-from state.msisdn import normalize_msisdn
 from ussd_gateway.errors import BadRequest
-from ussd_gateway.fields import MAX_MSISDN_CHARS
-from ussd_gateway.http.appkeys import FRONT_DOOR, OPERATOR, SETTINGS, STORE
+from ussd_gateway.http.appkeys import FRONT_DOOR, SETTINGS
 from ussd_gateway.http.auth import require
 from ussd_gateway.http.body import FIELDS, json_body
+from ussd_gateway.http.paths import path_msisdn
 
 SESSION_HEADER = "X-Session-Token"
 SHORT_SECRET_CHARS = 32
 """PUK1 (8 digits) and account numbers: anything longer is refused unread."""
-OPERATOR_REASONS = {
-    "lost_sim": ClosedBy.OPERATOR,
-    "company_restriction": ClosedBy.OPERATOR,
-    "organisation_request": ClosedBy.ORGANISATION,
-}
 USSD_REGISTRATION = {
     "ussd": "*141*0#",
     "message": {
@@ -48,14 +38,6 @@ USSD_REGISTRATION = {
 def _front_end(request: web.Request) -> FrontDoor:
     require(request, request.app[SETTINGS].codes.api_secret, "missing or wrong API credentials")
     return request.app[FRONT_DOOR]
-
-
-def _operator(request: web.Request) -> None:
-    require(
-        request,
-        request.app[SETTINGS].account.operator_secret,
-        "missing or wrong operator credentials",
-    )
 
 
 async def _context(request: web.Request, *, allow_must_change: bool = False) -> Context:
@@ -77,13 +59,6 @@ def _session(new: NewSession, status: int = 200) -> web.Response:
         },
         status=status,
     )
-
-
-def _path_msisdn(request: web.Request) -> str:
-    try:
-        return normalize_msisdn(request.match_info["msisdn"][:MAX_MSISDN_CHARS])
-    except InvalidMsisdn as exc:
-        raise BadRequest(f"path 'msisdn': {exc}") from None
 
 
 # --- registration -------------------------------------------------------------------------
@@ -238,7 +213,7 @@ async def client_access(request: web.Request) -> web.Response:
     if action not in ("close", "open"):
         raise BadRequest("field 'action' must be 'close' or 'open'")
     outcome = await request.app[FRONT_DOOR].set_access(
-        ctx, _path_msisdn(request), open_=action == "open"
+        ctx, path_msisdn(request), open_=action == "open"
     )
     return web.json_response({"status": outcome})
 
@@ -246,7 +221,7 @@ async def client_access(request: web.Request) -> web.Response:
 async def client_administrator(request: web.Request) -> web.Response:
     """Grant administrator rights to another subscriber of the same client."""
     ctx = await _context(request)
-    outcome = await request.app[FRONT_DOOR].grant_administrator(ctx, _path_msisdn(request))
+    outcome = await request.app[FRONT_DOOR].grant_administrator(ctx, path_msisdn(request))
     return web.json_response({"status": outcome})
 
 
@@ -255,103 +230,9 @@ async def client_puk_registration(request: web.Request) -> web.Response:
     ctx = await _context(request)
     doc = await json_body(request)
     outcome = await request.app[FRONT_DOOR].set_puk_registration(
-        ctx, _path_msisdn(request), FIELDS.boolean(doc, "enabled")
+        ctx, path_msisdn(request), FIELDS.boolean(doc, "enabled")
     )
     return web.json_response({"status": outcome})
-
-
-# --- operator -----------------------------------------------------------------------------
-
-
-async def operator_access(request: web.Request) -> web.Response:
-    """Close (lost SIM, company restriction, organisation's request) or open access."""
-    _operator(request)
-    doc = await json_body(request)
-    msisdn = _path_msisdn(request)
-    action = doc.get("action")
-    name = FIELDS.text(doc, "operator", limit=64, required=False)
-    actor = f"operator:{name}" if name else "operator"
-    operator = request.app[OPERATOR]
-    if action == "close":
-        reason = doc.get("reason")
-        if not isinstance(reason, str) or reason not in OPERATOR_REASONS:
-            raise BadRequest(f"field 'reason' must be one of {', '.join(OPERATOR_REASONS)}")
-        decision = await operator.close_access(
-            msisdn, by=OPERATOR_REASONS[reason], actor=actor, channel=Channel.WEB, reason=reason
-        )
-    elif action == "open":
-        decision = await operator.open_access(
-            msisdn, by=ClosedBy.OPERATOR, actor=actor, channel=Channel.WEB, reason="operator"
-        )
-    else:
-        raise BadRequest("field 'action' must be 'close' or 'open'")
-    return web.json_response({"status": str(decision.outcome)})
-
-
-async def operator_puk_unlock(request: web.Request) -> web.Response:
-    """Lift a PUK1 lock."""
-    _operator(request)
-    decision = await request.app[OPERATOR].unlock_puk(
-        _path_msisdn(request), actor="operator", channel=Channel.WEB
-    )
-    return web.json_response({"status": str(decision.outcome)})
-
-
-async def operator_role(request: web.Request) -> web.Response:
-    """Grant or revoke a role on the client's application (supervisor, administrator)."""
-    _operator(request)
-    doc = await json_body(request)
-    if "role" not in doc:
-        raise BadRequest("field 'role' is required ('administrator', 'supervisor' or null)")
-    value = doc.get("role")
-    try:
-        role = Role(value) if value is not None else None
-    except ValueError:
-        raise BadRequest("field 'role' must be 'administrator', 'supervisor' or null") from None
-    decision = await request.app[OPERATOR].set_role(
-        _path_msisdn(request), role, actor="operator", channel=Channel.WEB
-    )
-    if decision.outcome == roles.RoleOutcome.NOT_ELIGIBLE:
-        raise NotPermitted(
-            "administrator: legal entities and sole proprietors only;"
-            " supervisor: clients with a subscription fee only"
-        )
-    return web.json_response({"status": str(decision.outcome)})
-
-
-async def operator_audit(request: web.Request) -> web.Response:
-    """The audit log, newest first (``msisdn``, ``since``, ``limit`` ≤ 1000)."""
-    _operator(request)
-    query = request.query
-    msisdn = None
-    if "msisdn" in query:
-        try:
-            msisdn = normalize_msisdn(query["msisdn"][:MAX_MSISDN_CHARS])
-        except InvalidMsisdn as exc:
-            raise BadRequest(f"query 'msisdn': {exc}") from None
-    try:
-        limit = int(query.get("limit", "100"))
-        since = float(query["since"]) if "since" in query else None
-    except ValueError:
-        raise BadRequest("query 'limit' must be an integer and 'since' a number") from None
-    if not 1 <= limit <= 1000 or (since is not None and not 0 <= since < 1e11):
-        raise BadRequest("query 'limit' must be 1 to 1000 and 'since' a Unix time")
-    entries = await request.app[STORE].audit_log(msisdn=msisdn, since=since, limit=limit)
-    return web.json_response(
-        {
-            "entries": [
-                {
-                    "at": e.at,
-                    "msisdn": e.msisdn,
-                    "action": e.action,
-                    "actor": e.actor,
-                    "channel": str(e.channel),
-                    "detail": e.detail,
-                }
-                for e in entries
-            ]
-        }
-    )
 
 
 async def openapi_document(request: web.Request) -> web.Response:
@@ -381,7 +262,3 @@ def add_account_routes(app: web.Application) -> None:
     r.add_post("/api/v1/client/subscribers/{msisdn}/access", client_access)
     r.add_post("/api/v1/client/subscribers/{msisdn}/administrator", client_administrator)
     r.add_post("/api/v1/client/subscribers/{msisdn}/puk-registration", client_puk_registration)
-    r.add_post("/api/v1/operator/subscribers/{msisdn}/access", operator_access)
-    r.add_post("/api/v1/operator/subscribers/{msisdn}/puk-unlock", operator_puk_unlock)
-    r.add_post("/api/v1/operator/subscribers/{msisdn}/role", operator_role)
-    r.add_get("/api/v1/operator/audit", operator_audit)

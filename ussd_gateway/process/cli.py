@@ -8,6 +8,9 @@ ussd-gateway access close|open MSISDN --by operator|organisation [--reason TEXT]
 ussd-gateway puk unlock MSISDN
 ussd-gateway menus check [FILES...]
 ussd-gateway menus diagram NAME
+
+Over 300 lines: one argparse tree and one short function per sub-command (serve,
+demo, menus, subscribers, access, store).
 """
 
 from __future__ import annotations
