@@ -3,7 +3,7 @@
 SmsError                    root; nothing of the gateway (HTTP) in it
 ├── MoParseError            an MO callback (Kannel, Jasmin, JSON) could not be read
 ├── CommandDefinitionError  the SMS command file is broken (raised at start-up)
-└── TooLong                 (``sms/segments.py``) a text needs more segments than allowed
+└── TooLong                 a text needs more segments than allowed (``sms/segments.py``)
 """
 
 from __future__ import annotations
@@ -33,3 +33,12 @@ class CommandDefinitionError(SmsError):
     def __init__(self, problems: list[str]) -> None:
         super().__init__("invalid SMS commands:\n" + "\n".join(problems))
         self.problems = problems
+
+
+class TooLong(SmsError):
+    """A text needs more segments than allowed; it is refused, never truncated."""
+
+    def __init__(self, segments: int, max_segments: int) -> None:
+        super().__init__(f"the text needs {segments} SMS segments; at most {max_segments} allowed")
+        self.segments = segments
+        self.max_segments = max_segments

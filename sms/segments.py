@@ -16,21 +16,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sms.encoding import Encoding, gsm7_septets, is_gsm7
-from sms.errors import SmsError
+from sms.errors import TooLong
+
+__all__ = [
+    "PART_UNITS",
+    "SINGLE_UNITS",
+    "Segments",
+    "TooLong",
+    "check_fits",
+    "count_segments",
+    "split_segments",
+]
 
 SINGLE_UNITS = {Encoding.GSM7: 160, Encoding.UCS2: 70}
 """Units one unconcatenated SMS carries."""
 PART_UNITS = {Encoding.GSM7: 153, Encoding.UCS2: 67}
 """Units each part of a concatenated SMS carries (6 octets go to the UDH)."""
-
-
-class TooLong(SmsError):
-    """A text needs more segments than allowed; it is refused, never truncated."""
-
-    def __init__(self, segments: int, max_segments: int) -> None:
-        super().__init__(f"the text needs {segments} SMS segments; at most {max_segments} allowed")
-        self.segments = segments
-        self.max_segments = max_segments
 
 
 @dataclass(frozen=True, slots=True)
