@@ -1,0 +1,41 @@
+"""Check menu YAML files and report every problem as ``file:line: problem``.
+
+A menu is loaded at gateway start-up, but a typo found there is found too late: this
+checker runs in CI and from the command line (``python -m ussd_gateway.menus.check``)
+and points at the offending line. It checks what python-statemachine cannot know about a
+USSD menu: callback names, screens and their options, dead ends, languages and whether
+each text fits a USSD screen in the encoding it will be sent in.
+
+The package's modules, in the order a file is checked:
+
+- ``files``: reading files (syntax errors with their line), ``common.yaml``, shipped menus;
+- ``checker``: ``check_source`` and ``check_files``, which run the checks below;
+- ``context``: ``Problem`` and the context that collects problems at their lines;
+- ``structure``: known keys and the ``service`` section (code, title, screen limits);
+- ``graph``: states, transitions and reachability of the ``machine`` section;
+- ``callback_names``: guard and action names;
+- ``library``: python-statemachine's own judgement of the machine;
+- ``screens``: screens, options and input;
+- ``texts``: languages, placeholders, and whether texts fit a screen; ``messages``;
+- ``mermaid``: the state diagram; ``runner``: the command line's ``run_check``.
+"""
+
+from __future__ import annotations
+
+from .checker import check_files, check_source
+from .context import LANGUAGES, Problem
+from .files import COMMON_FILE, SMS_COMMANDS_FILE, default_menu_paths
+from .mermaid import mermaid
+from .runner import run_check
+
+__all__ = [
+    "COMMON_FILE",
+    "LANGUAGES",
+    "SMS_COMMANDS_FILE",
+    "Problem",
+    "check_files",
+    "check_source",
+    "default_menu_paths",
+    "mermaid",
+    "run_check",
+]

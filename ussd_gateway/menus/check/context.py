@@ -1,0 +1,49 @@
+"""Where problems go: the ``Problem`` a check reports and the ``Context`` every check shares.
+
+A check never raises on a bad menu; it adds a problem at a path in the document, and the
+context turns that path into the line a reader should look at (``MenuSource.line_of``).
+The context also carries what a file's checks learn from each other: the languages, the
+message keys a screen may name, the pagination lines and the service's screen limits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sms.encoding import Encoding, ussd_limit
+
+from ..source import MenuSource, PathKey
+
+LANGUAGES: tuple[str, ...] = ("ru", "en")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a menu file, at the line a reader should look at."""
+
+    file: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.message}"
+
+
+@dataclass
+class Context:
+    """What every check needs: the file, its settings, and where problems go."""
+
+    source: MenuSource
+    languages: tuple[str, ...]
+    message_keys: frozenset[str]
+    nav: dict[str, dict[str, str]]
+    messages: dict[str, Any] = field(default_factory=dict)
+    """Message texts (own over common), for measuring a notice above its screen."""
+    limits: dict[Encoding, int] = field(
+        default_factory=lambda: {e: ussd_limit(e) for e in Encoding}
+    )
+    problems: list[Problem] = field(default_factory=list)
+
+    def add(self, path: PathKey, message: str) -> None:
+        self.problems.append(Problem(self.source.file, self.source.line_of(*path), message))

@@ -1,0 +1,95 @@
+"""Texts: one per language, ``{name}`` placeholders, and whether each fits a USSD screen.
+
+A text is measured in the encoding it will be sent in (GSM-7 septets or UCS-2 units, from
+``sms.encoding``) against the context's limit, with every placeholder standing in as two
+digits. A line of a paginated screen must fit a middle page beside both navigation lines;
+a message is shown whole, so all of it must fit. The ``messages`` section is checked here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from sms.encoding import Encoding, Measure, measure
+
+from ..source import PathKey
+from .context import Context
+
+_PLACEHOLDER = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*\}")
+# A placeholder's value is unknown here; two digits is what attempt counters render as.
+_PLACEHOLDER_SAMPLE = "99"
+_NAV_DEFAULTS = {"nav_more": ("98", "More"), "nav_back": ("00", "Back")}
+_ENCODING_NAMES = {Encoding.GSM7: "GSM-7", Encoding.UCS2: "UCS-2"}
+
+
+def nav_lines(messages: dict[str, Any], languages: tuple[str, ...]) -> dict[str, dict[str, str]]:
+    """The pagination lines (``98. More``, ``00. Back``) by language, as the engine shows them:
+    labels from the common messages ``nav_more``/``nav_back``, else the English defaults."""
+    nav: dict[str, dict[str, str]] = {}
+    for name, (key, fallback) in _NAV_DEFAULTS.items():
+        texts = messages.get(name)
+        for lang in languages:
+            label = texts.get(lang) if isinstance(texts, Mapping) else None
+            nav.setdefault(lang, {})[name] = (
+                f"{key}. {label if isinstance(label, str) else fallback}"
+            )
+    return nav
+
+
+def check_texts(ctx: Context, path: PathKey, value: Any, what: str) -> dict[str, str]:
+    """Check a per-language text mapping; return the usable texts by language."""
+    if not isinstance(value, Mapping):
+        ctx.add(path, f"{what} must map each language ({', '.join(ctx.languages)}) to a text")
+        return {}
+    for lang in ctx.languages:
+        if lang not in value:
+            ctx.add(path, f"{what} is missing language {lang!r}")
+    usable: dict[str, str] = {}
+    for lang, text in value.items():
+        where = (*path, lang)
+        if lang not in ctx.languages:
+            ctx.add(where, f"{what} has unknown language {lang!r}")
+        elif not isinstance(text, str):
+            ctx.add(where, f"{what} ({lang}) must be a string")
+        else:
+            stray = _PLACEHOLDER.sub("", text)
+            if "{" in stray or "}" in stray:
+                ctx.add(where, f"{what} ({lang}) has a '{{' or '}}' outside a {{name}} placeholder")
+            usable[lang] = text
+    return usable
+
+
+def overflow(ctx: Context, subject: str, text: str) -> str | None:
+    """``None`` if ``text`` fits one screen, else the message saying by how much."""
+    m: Measure = measure(_PLACEHOLDER.sub(_PLACEHOLDER_SAMPLE, text))
+    limit = ctx.limits[m.encoding]
+    if m.units <= limit:
+        return None
+    name = _ENCODING_NAMES[m.encoding]
+    return f"{subject} is {m.units} {name} characters; the limit is {limit}"
+
+
+def check_page_line(ctx: Context, path: PathKey, subject: str, lang: str, line: str) -> None:
+    # The paginator keeps a line whole only if it fits a middle page, beside both
+    # navigation lines; a longer one would be split across pages.
+    navs = list(ctx.nav[lang].values())
+    problem = overflow(ctx, f"{subject} with '{navs[0]}' and '{navs[1]}'", "\n".join([line, *navs]))
+    if problem:
+        ctx.add(path, problem)
+
+
+def check_messages(ctx: Context, data: Mapping[Any, Any]) -> None:
+    messages = data.get("messages")
+    if messages is None:
+        return
+    if not isinstance(messages, Mapping):
+        ctx.add(("messages",), "messages must map message keys to texts")
+        return
+    for key, value in messages.items():
+        path = ("messages", key)
+        for lang, text in check_texts(ctx, path, value, f"message {key!r}").items():
+            problem = overflow(ctx, f"message {key!r} ({lang})", text)
+            if problem:
+                ctx.add((*path, lang), problem)
