@@ -8,7 +8,7 @@ differences that cost a hop nothing in meaning and most of its machine time:
   boolean expressions of names included), resolved once per machine to the model's
   attributes, instead of expressions run by the loader's sandboxed evaluator on every
   check. The menu checker already allows nothing in a guard but guard names, ``and``,
-  ``or`` and ``not`` (``check.py``), so the evaluator had nothing to protect against.
+  ``or`` and ``not`` (``check/callback_names.py``), so the evaluator had nothing to protect against.
 - No ``prepare_event`` hook: the loader adds one that builds SCXML's system variables
   (``_event``, ``_sessionid``, ``_ioprocessors``) for every callback of every event; our
   guards and actions read none of them.
