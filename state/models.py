@@ -279,9 +279,20 @@ class UssdSession:
     started_at: float
     updated_at: float
     hop: int
-    last_hop_key: str
+    last_hop_length: int
+    """The length of the last hop's key: a cumulative text (Africa's Talking's) continues
+    the key this long."""
+    last_hop_tag: str
+    """A keyed tag of the last hop's key, never the key itself (a cumulative text holds
+    every PUK1 and password typed): a repeated hop is recognised by length and tag."""
     last_reply: dict[str, Any]
     data: dict[str, Any] = field(default_factory=dict, repr=False)
+    """The menu model's own values (counters, a pending password hash)."""
+    pages: tuple[str, ...] = field(default=(), repr=False)
+    """The pages of a screen too long for one (screen text: annulled with ``data``);
+    empty while the screen fits one."""
+    page: int = 0
+    """The page of :attr:`pages` shown last."""
     ended_at: float | None = None
     end_reason: str | None = None
 

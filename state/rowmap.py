@@ -61,9 +61,12 @@ SESSION_NAMES = (
     "started_at",
     "updated_at",
     "hop",
-    "last_hop_key",
+    "last_hop_length",
+    "last_hop_tag",
     "last_reply",
     "data",
+    "pages",
+    "page",
     "ended_at",
     "end_reason",
 )
@@ -123,7 +126,8 @@ def challenge(row: Row) -> LoginChallenge:
 
 
 def session(row: Row, decode: Decode, at: int = 0) -> UssdSession:
-    """A row of :data:`SESSION_NAMES` (``last_reply`` and ``data`` through ``decode``)."""
+    """A row of :data:`SESSION_NAMES` (``last_reply``, ``data`` and ``pages`` through
+    ``decode``; ``pages`` is NULL while a screen fits one page, so most hops decode two)."""
     r = row[at : at + len(SESSION_NAMES)]
     return UssdSession(
         id=r[0],
@@ -134,11 +138,14 @@ def session(row: Row, decode: Decode, at: int = 0) -> UssdSession:
         started_at=r[5],
         updated_at=r[6],
         hop=r[7],
-        last_hop_key=r[8],
-        last_reply=decode(r[9]),
-        data=decode(r[10]),
-        ended_at=r[11],
-        end_reason=r[12],
+        last_hop_length=r[8],
+        last_hop_tag=r[9],
+        last_reply=decode(r[10]),
+        data=decode(r[11]),
+        pages=tuple(decode(r[12])) if r[12] is not None else (),
+        page=r[13],
+        ended_at=r[14],
+        end_reason=r[15],
     )
 
 

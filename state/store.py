@@ -44,9 +44,9 @@ Every backend keeps these rules; a test in the contract suite pins each one.
     a shared database, of every instance) sees the change.
 11. **Sweeps** are safe with any number of instances running them at once: a USSD session
     idle longer than ``idle`` or open longer than ``total`` is ended (``expired``) and its
-    pending data dropped; ended sessions older than ``keep`` are purged. Web sessions
-    likewise (their version advances); login challenges expired more than ``keep`` ago are
-    purged.
+    pending data and pages (screen text) dropped; ended sessions older than ``keep`` are
+    purged. Web sessions likewise (their version advances); login challenges expired more
+    than ``keep`` ago are purged.
 12. **Outbox leases.** ``claim_outbox`` leases each due message to one claimer (its
     ``next_attempt_at`` moved to ``now + lease``, its attempts counted) atomically: no other
     claimer, in this process or another, gets it until the lease runs out.
@@ -278,8 +278,8 @@ class Maintenance(Protocol):
     async def sweep_sessions(
         self, now: float, *, idle: float, total: float, keep: float
     ) -> SweepResult:
-        """End sessions idle or open too long (dropping their pending data) and purge
-        ended ones older than ``keep`` seconds (rule 11)."""
+        """End sessions idle or open too long (dropping their pending data and pages) and
+        purge ended ones older than ``keep`` seconds (rule 11)."""
 
     async def sweep_web(self, now: float, *, idle: float, total: float, keep: float) -> SweepResult:
         """End web sessions past their idle or total time; purge old sessions and challenges."""

@@ -11,7 +11,8 @@ from ussd_gateway.errors import (
     MenuDefinitionError,
     Unauthorized,
 )
-from ussd_gateway.hop.engine import Engine, SessionTimeouts
+from ussd_gateway.hop.engine import Engine
+from ussd_gateway.hop.timeouts import SessionTimeouts
 from ussd_gateway.menus.loader import Menu, MenuCatalog, load_catalog
 
 __all__ = [

@@ -25,7 +25,8 @@ from state.errors import StoreError
 from state.store import Maintenance, Store
 from state.websessions import SessionTimes
 from ussd_gateway.config import ConfigError, Settings
-from ussd_gateway.hop.engine import Engine, SessionTimeouts
+from ussd_gateway.hop.engine import Engine
+from ussd_gateway.hop.timeouts import SessionTimeouts
 from ussd_gateway.http.account_api import add_account_routes
 from ussd_gateway.http.appkeys import (
     CODES,
@@ -146,7 +147,7 @@ def create_app(
             temporary_password_ttl=account.temporary_password_ttl,
             mail_sender=account.smtp_sender,
             portal_url=account.portal_url,
-            lock_alert=lock_alert(catalog),
+            lock_alert=catalog.lock_alert,
             clock=clock,
         )
         sweeper = asyncio.create_task(_sweep(active, settings, clock))
@@ -208,14 +209,3 @@ async def _sweep(store: Maintenance, settings: Settings, clock: Callable[[], flo
             continue
         if web_result.expired or web_result.purged:
             log.info("web_sessions_swept", expired=web_result.expired, purged=web_result.purged)
-
-
-def lock_alert(catalog: MenuCatalog) -> Callable[[str], str]:
-    """The PUK1-lock alert SMS of the shipped access menu, by language (web registration
-    by PUK1 counts towards the same lock and sends the same alert)."""
-    for menu in catalog.menus.values():
-        alert = menu.messages.get("puk_lock_alert")
-        if alert:
-            texts = dict(alert)
-            return lambda lang: texts.get(lang) or next(iter(texts.values()))
-    return lambda _lang: ""

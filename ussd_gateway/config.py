@@ -78,7 +78,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from account.codes import CodePolicy
+from state import websessions
 from state.backends import DEFAULT_POOL_SIZE, DatabaseLocation
+from ussd_gateway.hop import timeouts
+
+_CODE_POLICY = CodePolicy()
+"""The code policy's own figures: the defaults of its configurable parts."""
 
 DIALECT_NAMES = ("native", "africastalking", "hubtel")
 _PREFIX = "USSD_GATEWAY_"
@@ -130,8 +136,8 @@ class CodeSettings:
     """The one-time code policy's configurable parts (reference/security.md)."""
 
     api_secret: Secret | None = None
-    allowed_prefixes: tuple[str, ...] = ("37525", "37529", "37533", "37544")
-    global_per_hour: int = 2000
+    allowed_prefixes: tuple[str, ...] = _CODE_POLICY.allowed_prefixes
+    global_per_hour: int = _CODE_POLICY.global_per_hour
 
 
 @dataclass(frozen=True)
@@ -139,8 +145,8 @@ class AccountSettings:
     """The account front door: operator credential, web sessions, e-mail (seed 001 §1.9)."""
 
     operator_secret: Secret | None = None
-    session_idle: float = 600.0
-    session_total: float = 1800.0
+    session_idle: float = websessions.IDLE_SECONDS
+    session_total: float = websessions.TOTAL_SECONDS
     temporary_password_ttl: float = 24 * 3600.0
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 25
@@ -167,8 +173,8 @@ class Settings:
     pool_size: int = DEFAULT_POOL_SIZE
     pepper_file: Path | None = None
     puk_pepper: Secret | None = None
-    session_idle: float = 60.0
-    session_total: float = 180.0
+    session_idle: float = timeouts.IDLE_SECONDS
+    session_total: float = timeouts.TOTAL_SECONDS
     dialect_secrets: Mapping[str, Secret] = field(default_factory=dict)
     menu_paths: tuple[Path, ...] = ()
     log_level: str = "info"
@@ -229,8 +235,12 @@ class Settings:
                 pool_size=int(pick("DATABASE_POOL_SIZE", store, "pool_size", DEFAULT_POOL_SIZE)),
                 pepper_file=Path(pepper_file) if pepper_file else None,
                 puk_pepper=Secret(pepper_text) if pepper_text else None,
-                session_idle=float(pick("SESSION_IDLE", sessions, "idle_seconds", 60)),
-                session_total=float(pick("SESSION_TOTAL", sessions, "total_seconds", 180)),
+                session_idle=float(
+                    pick("SESSION_IDLE", sessions, "idle_seconds", timeouts.IDLE_SECONDS)
+                ),
+                session_total=float(
+                    pick("SESSION_TOTAL", sessions, "total_seconds", timeouts.TOTAL_SECONDS)
+                ),
                 dialect_secrets=secrets,
                 menu_paths=tuple(Path(p) for p in menus.get("paths", [])),
                 log_level=str(pick("LOG_LEVEL", doc.get("log", {}), "level", "info")).lower(),

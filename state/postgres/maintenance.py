@@ -38,7 +38,8 @@ _DELIVERY_BY_REF = "UPDATE outbox SET delivery = $1, updated_at = $2 WHERE provi
 # the rows they end (live ones) and purge (ended ones) are disjoint.
 _SWEEP_SESSIONS = (
     "WITH expired AS ("
-    " UPDATE ussd_sessions SET ended_at = $1, end_reason = 'expired', data = '{}'::jsonb"
+    " UPDATE ussd_sessions SET ended_at = $1, end_reason = 'expired', data = '{}'::jsonb,"
+    " pages = NULL, page = 0"
     " WHERE id IN (SELECT id FROM ussd_sessions WHERE ended_at IS NULL"
     " AND (updated_at < $2 OR started_at < $3) FOR UPDATE SKIP LOCKED) RETURNING 1),"
     " purged AS ("

@@ -123,23 +123,23 @@ _UPSERT_CHALLENGE = Sql(
     " used_at = excluded.used_at RETURNING 1"
 )
 _INSERT_SESSION = Sql(
-    "INSERT INTO ussd_sessions (msisdn, service, state, lang, data, started_at, updated_at,"
-    " hop, last_hop_key, last_reply, ended_at, end_reason, id)"
-    " SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 WHERE {gate}"
-    " ON CONFLICT DO NOTHING RETURNING 1"
+    "INSERT INTO ussd_sessions (msisdn, service, state, lang, data, pages, page, started_at,"
+    " updated_at, hop, last_hop_length, last_hop_tag, last_reply, ended_at, end_reason, id)"
+    " SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16"
+    " WHERE {gate} ON CONFLICT DO NOTHING RETURNING 1"
 )
 # A later hop moves a live session: its number, service, language and start never change,
 # so only what moves is SET. A session the sweeper ended since it was read (ended_at set,
 # hop unchanged) is not brought back: the hop is rerun.
 _MOVE_SESSION = Sql(
-    "UPDATE ussd_sessions SET state = $1, data = $2, updated_at = $3, hop = $4,"
-    " last_hop_key = $5, last_reply = $6 WHERE id = $7 AND hop = $8 AND ended_at IS NULL"
-    " AND {gate} RETURNING 1"
+    "UPDATE ussd_sessions SET state = $1, data = $2, pages = $3, page = $4, updated_at = $5,"
+    " hop = $6, last_hop_length = $7, last_hop_tag = $8, last_reply = $9"
+    " WHERE id = $10 AND hop = $11 AND ended_at IS NULL AND {gate} RETURNING 1"
 )
 _END_SESSION = Sql(
-    "UPDATE ussd_sessions SET state = $1, data = $2, updated_at = $3, hop = $4,"
-    " last_hop_key = $5, last_reply = $6, ended_at = $9, end_reason = $10"
-    " WHERE id = $7 AND hop = $8 AND ended_at IS NULL AND {gate} RETURNING 1"
+    "UPDATE ussd_sessions SET state = $1, data = $2, pages = $3, page = $4, updated_at = $5,"
+    " hop = $6, last_hop_length = $7, last_hop_tag = $8, last_reply = $9, ended_at = $12,"
+    " end_reason = $13 WHERE id = $10 AND hop = $11 AND ended_at IS NULL AND {gate} RETURNING 1"
 )
 
 
@@ -290,6 +290,7 @@ def _web_values(w: WebSession) -> tuple[Any, ...]:
 
 
 def _session_step(s: UssdSession, hop_read: int | None) -> Step:
+    pages = s.pages or None  # NULL while the screen fits one page: nothing for the codec
     if hop_read is None:
         values = (
             s.msisdn,
@@ -297,17 +298,32 @@ def _session_step(s: UssdSession, hop_read: int | None) -> Step:
             s.state,
             s.lang,
             s.data,
+            pages,
+            s.page,
             s.started_at,
             s.updated_at,
             s.hop,
-            s.last_hop_key,
+            s.last_hop_length,
+            s.last_hop_tag,
             s.last_reply,
             s.ended_at,
             s.end_reason,
             s.id,
         )
         return Step(_INSERT_SESSION, [values], "session was created by another hop")
-    moved = (s.state, s.data, s.updated_at, s.hop, s.last_hop_key, s.last_reply, s.id, hop_read)
+    moved = (
+        s.state,
+        s.data,
+        pages,
+        s.page,
+        s.updated_at,
+        s.hop,
+        s.last_hop_length,
+        s.last_hop_tag,
+        s.last_reply,
+        s.id,
+        hop_read,
+    )
     if s.ended_at is None:
         return Step(_MOVE_SESSION, [moved], "session moved since it was read")
     return Step(

@@ -19,12 +19,18 @@ def migrations() -> list[tuple[int, str]]:
     return sorted(found)
 
 
+def latest() -> int:
+    """The schema version this code needs."""
+    steps = migrations()
+    return steps[-1][0] if steps else 0
+
+
 def migrate(db: sqlite3.Connection) -> None:
     current = db.execute("PRAGMA user_version").fetchone()[0]
     steps = migrations()
-    latest = steps[-1][0] if steps else 0
-    if current > latest:
-        raise MigrationError(f"database schema {current} is newer than this code ({latest})")
+    newest = steps[-1][0] if steps else 0
+    if current > newest:
+        raise MigrationError(f"database schema {current} is newer than this code ({newest})")
     for number, script in steps:
         if number <= current:
             continue

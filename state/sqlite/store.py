@@ -399,7 +399,8 @@ class SqliteStore:
         def write(db: sqlite3.Connection) -> SweepResult:
             with immediate(db):
                 expired = db.execute(
-                    "UPDATE ussd_sessions SET ended_at = ?, end_reason = 'expired', data = '{}'"
+                    "UPDATE ussd_sessions SET ended_at = ?, end_reason = 'expired', data = '{}',"
+                    " pages = NULL, page = 0"
                     " WHERE ended_at IS NULL AND (updated_at < ? OR started_at < ?)",
                     (now, now - idle, now - total),
                 ).rowcount

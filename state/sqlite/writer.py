@@ -189,23 +189,29 @@ def _write_web_session(db: sqlite3.Connection, version_read: int | None, w: WebS
 def write_session(db: sqlite3.Connection, s: UssdSession, hop_read: int | None) -> None:
     """Write a USSD session's position (rule 8)."""
     data = json.dumps(s.data)
+    # NULL while the screen fits one page (most hops): nothing to encode, nothing to decode.
+    pages = json.dumps(s.pages, ensure_ascii=False) if s.pages else None
     reply = json.dumps(s.last_reply, ensure_ascii=False)
     if hop_read is None:
         try:
             db.execute(
-                "INSERT INTO ussd_sessions (msisdn, service, state, lang, data, started_at,"
-                " updated_at, hop, last_hop_key, last_reply, ended_at, end_reason, id)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO ussd_sessions (msisdn, service, state, lang, data, pages, page,"
+                " started_at, updated_at, hop, last_hop_length, last_hop_tag, last_reply,"
+                " ended_at, end_reason, id)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     s.msisdn,
                     s.service,
                     s.state,
                     s.lang,
                     data,
+                    pages,
+                    s.page,
                     s.started_at,
                     s.updated_at,
                     s.hop,
-                    s.last_hop_key,
+                    s.last_hop_length,
+                    s.last_hop_tag,
                     reply,
                     s.ended_at,
                     s.end_reason,
@@ -219,29 +225,30 @@ def write_session(db: sqlite3.Connection, s: UssdSession, hop_read: int | None) 
     # change, and SQLite rewrites an index whenever its columns (or those of a partial
     # index's WHERE) are SET, so only what moves is SET. A session the sweeper ended since
     # it was read (ended_at set, hop unchanged) is not brought back: the hop is rerun.
+    moved = (
+        s.state,
+        data,
+        pages,
+        s.page,
+        s.updated_at,
+        s.hop,
+        s.last_hop_length,
+        s.last_hop_tag,
+        reply,
+    )
     if s.ended_at is None:
         cur = db.execute(
-            "UPDATE ussd_sessions SET state = ?, data = ?, updated_at = ?, hop = ?,"
-            " last_hop_key = ?, last_reply = ? WHERE id = ? AND hop = ? AND ended_at IS NULL",
-            (s.state, data, s.updated_at, s.hop, s.last_hop_key, reply, s.id, hop_read),
+            "UPDATE ussd_sessions SET state = ?, data = ?, pages = ?, page = ?, updated_at = ?,"
+            " hop = ?, last_hop_length = ?, last_hop_tag = ?, last_reply = ?"
+            " WHERE id = ? AND hop = ? AND ended_at IS NULL",
+            (*moved, s.id, hop_read),
         )
     else:
         cur = db.execute(
-            "UPDATE ussd_sessions SET state = ?, data = ?, updated_at = ?, hop = ?,"
-            " last_hop_key = ?, last_reply = ?, ended_at = ?, end_reason = ?"
-            " WHERE id = ? AND hop = ? AND ended_at IS NULL",
-            (
-                s.state,
-                data,
-                s.updated_at,
-                s.hop,
-                s.last_hop_key,
-                reply,
-                s.ended_at,
-                s.end_reason,
-                s.id,
-                hop_read,
-            ),
+            "UPDATE ussd_sessions SET state = ?, data = ?, pages = ?, page = ?, updated_at = ?,"
+            " hop = ?, last_hop_length = ?, last_hop_tag = ?, last_reply = ?, ended_at = ?,"
+            " end_reason = ? WHERE id = ? AND hop = ? AND ended_at IS NULL",
+            (*moved, s.ended_at, s.end_reason, s.id, hop_read),
         )
     if cur.rowcount != 1:
         raise ConcurrentUpdate("session moved since it was read")

@@ -17,6 +17,7 @@ from support import OPEN_RU
 
 from state.errors import MigrationError, StoreError
 from state.sqlite import SqliteStore
+from state.sqlite.schema import latest
 
 
 async def test_pragmas_and_schema_version(store: SqliteStore) -> None:
@@ -24,7 +25,7 @@ async def test_pragmas_and_schema_version(store: SqliteStore) -> None:
     are in force on the writer; the loop's reader never waits and never writes."""
     with sqlite3.connect(store.path) as db:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert db.execute("PRAGMA user_version").fetchone()[0] == 5
+        assert db.execute("PRAGMA user_version").fetchone()[0] == latest()
 
     def writer_pragmas(db: sqlite3.Connection) -> list[int]:
         return [
@@ -50,7 +51,7 @@ async def test_migrations_are_idempotent(store: SqliteStore) -> None:
     await again.close()
     assert (await store.get_subscriber(OPEN_RU.msisdn)) is not None
     with sqlite3.connect(store.path) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == 5
+        assert db.execute("PRAGMA user_version").fetchone()[0] == latest()
 
 
 async def test_newer_schema_is_refused(tmp_path: Path) -> None:

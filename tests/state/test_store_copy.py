@@ -58,7 +58,8 @@ async def _populate(store: Store) -> None:
         challenges=(LoginChallenge(b"\x03" * 32, OPEN_EN.msisdn, "account", T0, T0 + 300),),
     )
     session = UssdSession("native:s-1", sub.msisdn, "access", "confirm_close", "ru", T0, T0, 2,
-                          "tag", {"text": "Закрыть?", "ends": False}, {"attempts": 1})
+                          3, "tag", {"text": "Закрыть?", "ends": False}, {"attempts": 1},
+                          pages=("Страница 1\n98. Далее", "Page 2\n00. Back"), page=1)
     await store.commit(changes, session=session)
 
 

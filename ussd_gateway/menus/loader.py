@@ -28,6 +28,9 @@ Texts = Mapping[str, str]
 
 DEFAULT_LANGUAGE = "ru"
 
+LOCK_ALERT = "puk_lock_alert"
+"""The message a menu sends by SMS when opening with PUK1 locks (the access menu's)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Option:
@@ -85,6 +88,12 @@ class Menu:
         """Whether ``state`` is a state of this machine (a persisted one may be stale)."""
         return state in self.machine.states_map
 
+    def ends_at(self, state: str) -> bool:
+        """Whether the session ends at ``state``'s screen: a final state, nothing is left
+        to choose. Every "does this screen end the session" asks here (a long screen ends
+        with its last page: ``hop/paging.py``)."""
+        return state in self.final_states
+
 
 @dataclass(frozen=True)
 class MenuCatalog:
@@ -93,6 +102,12 @@ class MenuCatalog:
     menus: Mapping[str, Menu]
     """By service name."""
     common: Mapping[str, Texts]
+    _lock_alert: Texts = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Found once: the engine asks on every hop (HopServices.lock_alert).
+        found = (menu.messages.get(LOCK_ALERT) for menu in self.menus.values())
+        object.__setattr__(self, "_lock_alert", next((texts for texts in found if texts), {}))
 
     def resolve(self, dialled: str) -> tuple[Menu, list[str]] | None:
         """The service a dialled string names and the parameters after its code.
@@ -114,6 +129,16 @@ class MenuCatalog:
         """A message in ``lang``: the menu's own first, then the engine-wide one."""
         texts = (menu.messages.get(key) if menu else None) or self.common[key]
         return texts.get(lang) or texts[DEFAULT_LANGUAGE]
+
+    def lock_alert(self, lang: str) -> str:
+        """The SMS sent when opening with PUK1 locks, in ``lang``, else in the default
+        language, else in any; ``""`` when no menu has one. One text for the whole
+        catalogue (the first menu's that has it): ``*141#`` and the web's registration by
+        PUK1 count towards the same lock."""
+        texts = self._lock_alert
+        if not texts:
+            return ""
+        return texts.get(lang) or texts.get(DEFAULT_LANGUAGE) or next(iter(texts.values()))
 
     def navigation(self, lang: str) -> Navigation:
         """The localised pagination labels."""

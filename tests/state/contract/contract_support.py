@@ -129,7 +129,8 @@ def ussd(
         started_at=at if started_at is None else started_at,
         updated_at=at,
         hop=hop,
-        last_hop_key=f"{hop - 1}:*141#",
+        last_hop_length=hop - 1,
+        last_hop_tag="*141#",
         last_reply=REPLY,
         data={"pending": "значение", "n": 1},
     )

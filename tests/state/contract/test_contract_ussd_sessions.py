@@ -49,7 +49,8 @@ async def test_the_next_hop_moves_the_session(store: Store, second_store: Store)
         data={"step": 2},
         updated_at=T0 + 5,
         hop=2,
-        last_hop_key="1:1",
+        last_hop_length=1,
+        last_hop_tag="1",
         last_reply={"text": "Закрыть?", "ends": False},
     )
     await store.commit(ChangeSet(), session=moved, session_hop_read=1)

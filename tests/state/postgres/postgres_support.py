@@ -69,7 +69,8 @@ def session(session_id: str, hop: int = 0) -> UssdSession:
         started_at=NOW,
         updated_at=NOW + hop,
         hop=hop,
-        last_hop_key=f"key-{hop}",
+        last_hop_length=hop,
+        last_hop_tag=f"key-{hop}",
         last_reply={"text": "Меню", "ends": False},
         data={"step": hop, "nested": {"list": [1, 2.5, None]}},
     )

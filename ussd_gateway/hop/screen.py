@@ -1,0 +1,55 @@
+"""A screen of a hop: what an input means on it, and the reply that shows it.
+
+The machine never sees an input its screen does not take: an unknown option or an input
+that fails its pattern or length leaves the machine where it is, with a notice that
+explains why the question is asked again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ussd_gateway.dialects.model import UssdReply
+from ussd_gateway.hop import paging
+from ussd_gateway.menus.loader import Menu, MenuCatalog, Screen
+from ussd_gateway.menus.model import MenuModel, Notice
+from ussd_gateway.menus.paginate import paginate
+from ussd_gateway.menus.render import fill, screen_lines
+
+
+def event_for(screen: Screen, text: str, model: MenuModel) -> str | None:
+    """The machine event ``text`` means on ``screen``, or None with the model's notice set
+    (or nothing to send: a screen without options or input)."""
+    if screen.options:
+        option = screen.option(text.strip())
+        if option is None:
+            model.notice = Notice("invalid_choice")
+            return None
+        return option.event
+    spec = screen.input
+    if spec is None:
+        return None
+    too_long = spec.max_length is not None and len(text) > spec.max_length
+    if too_long or (spec.pattern is not None and not spec.pattern.fullmatch(text)):
+        model.notice = Notice(spec.invalid or "invalid_choice")
+        return None
+    return spec.event
+
+
+def render(
+    catalog: MenuCatalog, menu: Menu, model: MenuModel, lang: str
+) -> tuple[UssdReply, dict[str, Any], tuple[str, ...]]:
+    """The reply for the model's state (its first page), the model's data to keep, and
+    the screen's pages to keep (none when it fits one)."""
+    state = str(model.state)
+    final = menu.ends_at(state)
+    notice = None
+    # A notice explains why a question is asked again; a final screen speaks for itself.
+    if model.notice is not None and not final:
+        notice = fill(catalog.message(menu, model.notice.key, lang), model.notice.values)
+    lines = screen_lines(menu.screens[state], lang, notice=notice)
+    pages = paginate(lines, catalog.navigation(lang), menu.limit)
+    # A finished dialogue keeps nothing it was holding (a pending password hash), even
+    # while its last screen's pages are still being read.
+    data: dict[str, Any] = {} if final else dict(model.data)
+    return paging.show(pages, 0, final), data, tuple(pages) if len(pages) > 1 else ()
