@@ -88,7 +88,7 @@ ROOMS = {
     # The rooms of the service (ARCHITECTURE.md) and the rooms each may import. The arrows
     # point down: process → app → http → hop → menus → dialects → fields → errors.
     "errors": set(),
-    "config": set(),
+    "config": {"hop"},  # the USSD session limits' defaults (hop/timeouts.py)
     "fields": {"errors"},
     "dialects": {"errors", "fields"},
     "menus": {"errors", "dialects"},

@@ -68,6 +68,9 @@ Environment: ``USSD_GATEWAY_CONFIG`` (the file), ``_HOST``, ``_PORT``, ``_DATABA
 ``_SMS_MO_SECRET``, ``_API_SECRET``, ``_OUTBOX_FILE``, ``_OPERATOR_SECRET``, ``_SMTP_HOST``,
 ``_SMTP_PORT``, ``_SMTP_SENDER``, ``_SMTP_USERNAME``, ``_SMTP_PASSWORD``, ``_SMTP_STARTTLS``,
 ``_SMTP_TLS``, ``_PORTAL_URL``.
+
+Over 300 lines: a third of it is this documented example and the variable list, and each
+section's reader is a few lines of checks; one file is one place to look up a setting.
 """
 
 from __future__ import annotations
@@ -79,6 +82,7 @@ from pathlib import Path
 from typing import Any
 
 from account.codes import CodePolicy
+from account.recovery import TEMPORARY_PASSWORD_TTL
 from state import websessions
 from state.backends import DEFAULT_POOL_SIZE, DatabaseLocation
 from ussd_gateway.hop import timeouts
@@ -147,7 +151,7 @@ class AccountSettings:
     operator_secret: Secret | None = None
     session_idle: float = websessions.IDLE_SECONDS
     session_total: float = websessions.TOTAL_SECONDS
-    temporary_password_ttl: float = 24 * 3600.0
+    temporary_password_ttl: float = TEMPORARY_PASSWORD_TTL
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 25
     smtp_sender: str = "A1 Customer Service <noreply@example.by>"
@@ -339,7 +343,9 @@ def _account_settings(section: Mapping[str, Any], env: Mapping[str, str]) -> Acc
         return env.get(_PREFIX + env_name, section.get(key, default))
 
     default = AccountSettings()
-    hours = float(pick("TEMPORARY_PASSWORD_HOURS", "temporary_password_hours", 24))
+    hours = float(
+        pick("TEMPORARY_PASSWORD_HOURS", "temporary_password_hours", TEMPORARY_PASSWORD_TTL / 3600)
+    )
     return AccountSettings(
         operator_secret=_secret(pick("OPERATOR_SECRET", "operator_secret", None)),
         session_idle=float(pick("WEB_SESSION_IDLE", "session_idle_seconds", default.session_idle)),

@@ -9,6 +9,9 @@ this process by a lock and across processes by the session's hop counter.
 The parts: ``hop_key.py`` (what is kept of a hop key; a cumulative text's new input),
 ``paging.py`` (the pages of a long screen), ``screen.py`` (an input's event, a screen's
 reply), ``position.py`` (the session a hop writes), ``timeouts.py`` (the session limits).
+
+Over 300 lines (a few): the hop's path reads top to bottom in one file (begin, continue,
+repeat, expire, abort); its parts are the modules named above.
 """
 
 from __future__ import annotations
