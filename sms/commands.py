@@ -72,8 +72,13 @@ class Reply(enum.StrEnum):
     """Storage or the code service failed; try later."""
 
 
+PLACEHOLDERS: Mapping[Reply, frozenset[str]] = {
+    Reply.CODE: frozenset({"code"}),
+    Reply.LIMITED: frozenset({"seconds"}),
+}
+"""The ``{name}`` placeholders each reply is filled with (``SmsCommands.reply``); any other
+placeholder in a reply is a load error with its line. A reply not listed takes none."""
 _REQUIRED = {Reply.CODE: frozenset({"code"})}
-_ALLOWED = {Reply.CODE: frozenset({"code"}), Reply.LIMITED: frozenset({"seconds"})}
 _LONGEST = {"code": "0" * 6, "seconds": str(MAX_SECONDS)}
 
 # The same keys on the two layouts, unshifted then shifted (Shift+[ types Х on ЙЦУКЕН).
@@ -159,20 +164,33 @@ def parse_commands(text: str, file: str = "<sms commands>") -> SmsCommands:
     Raises:
         CommandDefinitionError: the text is not YAML or not a valid command file.
     """
+    commands, problems = _check_text(text)
+    if problems or commands is None:
+        raise CommandDefinitionError([f"{file}:{line}: {message}" for line, message in problems])
+    return commands
+
+
+def check_commands(text: str) -> list[tuple[int, str]]:
+    """Every problem of command YAML text as ``(line, message)``; none when it loads.
+
+    What ``parse_commands`` refuses, for a checker that reports many files at once
+    (``ussd-gateway menus check``).
+    """
+    return _check_text(text)[1]
+
+
+def _check_text(text: str) -> tuple[SmsCommands | None, list[tuple[int, str]]]:
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
-        raise CommandDefinitionError([f"{file}:{line}: {exc.problem or exc}"]) from exc
+        return None, [(line, str(exc.problem or exc))]
     except yaml.YAMLError as exc:
-        raise CommandDefinitionError([f"{file}:1: {exc}"]) from exc
-    checker = _Checker(file)
+        return None, [(1, str(exc))]
+    checker = _Checker()
     commands = checker.check(root)
-    if checker.problems:
-        raise CommandDefinitionError(checker.problems)
-    assert commands is not None
-    return commands
+    return commands, checker.problems
 
 
 # --- checking -------------------------------------------------------------------------
@@ -183,14 +201,13 @@ def _line(node: yaml.Node) -> int:
 
 
 class _Checker:
-    """Walks the composed YAML nodes, collecting ``file:line: problem`` lines."""
+    """Walks the composed YAML nodes, collecting ``(line, problem)`` pairs."""
 
-    def __init__(self, file: str) -> None:
-        self.file = file
-        self.problems: list[str] = []
+    def __init__(self) -> None:
+        self.problems: list[tuple[int, str]] = []
 
     def add(self, line: int, message: str) -> None:
-        self.problems.append(f"{self.file}:{line}: {message}")
+        self.problems.append((line, message))
 
     def check(self, root: yaml.Node | None) -> SmsCommands | None:
         if root is None:
@@ -304,7 +321,8 @@ class _Checker:
             self.add(_line(node), f"{where}: must be a non-empty text")
             return None
         text = str(node.value)
-        allowed, required = _ALLOWED.get(reply, frozenset()), _REQUIRED.get(reply, frozenset())
+        allowed = PLACEHOLDERS.get(reply, frozenset())
+        required = _REQUIRED.get(reply, frozenset())
         try:
             parts = list(string.Formatter().parse(text))
         except ValueError as exc:

@@ -1,9 +1,10 @@
 """Turn menu files into running parts: a python-statemachine class plus screens and texts.
 
 Start-up runs the checker first, so a broken menu stops the gateway with ``file:line``
-problems instead of failing a subscriber's hop later. The machine itself is built by the
-library's own reader and builder (``statemachine.io``) from the file's ``machine`` section
-(``machine.py``).
+problems instead of failing a subscriber's hop later; what the checker parsed and built is
+what runs (each file read once, each machine class built once). The machine itself is built
+by the library's own reader and builder (``statemachine.io``) from the file's ``machine``
+section (``machine.py``).
 """
 
 from __future__ import annotations
@@ -18,10 +19,8 @@ from statemachine import StateChart
 
 from sms.encoding import Encoding, ussd_limit
 from ussd_gateway.errors import MenuDefinitionError
-from ussd_gateway.menus.check import COMMON_FILE, check_files, default_menu_paths
-from ussd_gateway.menus.machine import machine_class
+from ussd_gateway.menus.check import CheckedService, check_menus
 from ussd_gateway.menus.paginate import Navigation
-from ussd_gateway.menus.source import read_menu_file
 
 Texts = Mapping[str, str]
 """One text in every language, keyed by language code."""
@@ -170,54 +169,45 @@ def compose_dialled(service_code: str, params: str) -> str:
 def load_catalog(paths: Sequence[Path] | None = None) -> MenuCatalog:
     """Check and load menu files (the shipped ones by default).
 
+    ``paths`` are files and directories, combined with the shipped shared texts as
+    ``check/files.py`` says (the README's "Writing a menu"). Each file is parsed once and
+    each machine built once: by the checker, whose parsed sources and classes this uses.
+
     Raises:
         MenuDefinitionError: listing every ``file:line: problem`` found.
     """
-    chosen = list(paths) if paths else default_menu_paths()
-    problems = check_files(chosen)
-    if problems:
-        raise MenuDefinitionError([str(p) for p in problems])
+    checked = check_menus(list(paths or ()))
+    if checked.problems:
+        raise MenuDefinitionError([str(p) for p in checked.problems])
     menus: dict[str, Menu] = {}
-    common: dict[str, Texts] = {}
-    for path in chosen:
-        data = read_menu_file(path).data
-        if path.name == COMMON_FILE:
-            common.update(_texts_map(data.get("messages") or {}))
-            continue
-        menu = _build(path, data)
-        if menu.name in menus:
-            raise MenuDefinitionError([f"{path}:1: service name {menu.name!r} is used twice"])
-        menus[menu.name] = menu
-    if not common:
-        for path in chosen:
-            sibling = path.parent / COMMON_FILE
-            if sibling.exists():
-                common.update(_texts_map(read_menu_file(sibling).data.get("messages") or {}))
-                break
-    return MenuCatalog(menus, common)
+    for service in checked.services:
+        menus[service.name] = _build(service)
+    shared = checked.shared.data if checked.shared is not None else {}
+    return MenuCatalog(menus, _texts_map(shared.get("messages") or {}))
 
 
 def _texts_map(raw: Mapping[str, Any]) -> dict[str, Texts]:
     return {str(k): {str(lang): str(t) for lang, t in v.items()} for k, v in raw.items()}
 
 
-def _build(path: Path, data: Mapping[str, Any]) -> Menu:
-    machine_doc = data["machine"]
-    name = str(machine_doc.get("name") or path.stem)
-    cls = machine_class(machine_doc, name)
+def _build(service: CheckedService) -> Menu:
+    data = service.source.data
+    cls = service.machine
+    if cls is None:  # pragma: no cover - a file without its machine has problems
+        raise MenuDefinitionError([f"{service.source.file}:1: the machine was not built"])
     screens = {str(state): _screen(raw) for state, raw in (data.get("screens") or {}).items()}
     finals = frozenset(s.id for s in cls.final_states)
     raw_limits = data["service"].get("limit") or {}
     limits = {Encoding(k): int(v) for k, v in raw_limits.items()}
     return Menu(
-        name=name,
+        name=service.name,
         code=str(data["service"]["code"]),
         machine=cls,
         screens=screens,
         messages=_texts_map(data.get("messages") or {}),
         final_states=finals,
         limits=limits,
-        document=machine_doc,
+        document=data["machine"],
     )
 
 

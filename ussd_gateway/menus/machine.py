@@ -27,6 +27,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from statemachine import StateChart
+from statemachine.exceptions import InvalidDefinition
 from statemachine.io import create_machine_class_from_definition, load
 from statemachine.io.builder import DefinitionBuilder
 from statemachine.io.evaluators import evaluator_for
@@ -64,13 +65,24 @@ class _MenuRuntime:
 
 
 def machine_class(machine_doc: Mapping[str, Any], name: str) -> type[StateChart[Any]]:
-    """The machine class of one menu's (already checked) ``machine`` document."""
+    """The machine class of one menu's ``machine`` document.
+
+    The checker builds it (``check/library.py``) and the loader runs that class: one build
+    per menu at start-up.
+
+    Raises:
+        InvalidDefinition: the library refuses the document, worded as its loader words it.
+    """
     definition = JSONReader().read(_as_json(machine_doc), source_name=name)
     builder = _NamedGuards(evaluator=evaluator_for(trusted=False), hooks=_MenuRuntime())
     kwargs = builder.build_class_kwargs(definition, is_invoked=False)
-    cls: type[StateChart[Any]] = create_machine_class_from_definition(
-        definition.name or name, **kwargs
-    )
+    try:
+        cls: type[StateChart[Any]] = create_machine_class_from_definition(
+            definition.name or name, **kwargs
+        )
+    except Exception as exc:
+        # As statemachine.io's Interpreter says it, less the definition it appends.
+        raise InvalidDefinition(f"Failed to create state machine class: {exc}") from exc
     cls.catch_errors_as_events = False
     cls.atomic_configuration_update = True
     return cls

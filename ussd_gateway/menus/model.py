@@ -16,6 +16,7 @@ from state import access, passwords
 from state.access import PukOutcome
 from state.credentials import PasswordHasher, Pepper
 from state.models import ChangeSet, Channel, ClosedBy, Subscriber
+from ussd_gateway.menus.messages import placeholders
 
 PASSWORD_ATTEMPTS = 3
 """Policy violations and mismatches allowed in one ``*141*0#`` session (issue #2)."""
@@ -34,10 +35,21 @@ class HopServices:
 
 @dataclass(frozen=True, slots=True)
 class Notice:
-    """A message key (and its placeholders) to show above the next screen."""
+    """A message key (and its placeholders) to show above the next screen.
+
+    The values a key may carry are listed once, in ``messages.py`` (``ACTION_NOTICES``):
+    the menu checker holds every text to that list, so a value not on it is refused here.
+    """
 
     key: str
     values: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.values and not self.values.keys() <= placeholders(self.key):
+            unlisted = sorted(self.values.keys() - placeholders(self.key))
+            raise ValueError(
+                f"notice {self.key!r} carries {unlisted}, not listed in menus/messages.py"
+            )
 
 
 class MenuModel:

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
 from sms.encoding import measure
 from ussd_gateway.dialects.model import UssdReply
 from ussd_gateway.menus.loader import DEFAULT_LANGUAGE, Screen, Texts
-
-_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+from ussd_gateway.menus.messages import PLACEHOLDER as _PLACEHOLDER
 
 
 def fill(template: str, values: Mapping[str, Any]) -> str:

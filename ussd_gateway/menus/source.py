@@ -4,6 +4,9 @@ Menus are checked and reported as ``file:line: problem``, so parsing keeps a map
 each value's path (``("screens", "ask_puk", "input")``) to its 1-based line. The loader
 is YAML's safe loader with one change shared with python-statemachine's own reader:
 only ``true``/``false`` become booleans, so ``on``/``off``/``yes``/``no`` stay strings.
+Files are composed by libyaml when PyYAML has it (most of start-up's time was the pure
+Python reader); a file libyaml refuses is read again by the pure reader, whose words for
+the fault are clearer, so both report the same line.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ class _MenuLoader(yaml.SafeLoader):
     """SafeLoader whose implicit booleans are only ``true`` and ``false``."""
 
 
-_MenuLoader.yaml_implicit_resolvers = {
+_RESOLVERS = {
     first: [
         (tag, regexp)
         for tag, regexp in resolvers
@@ -30,6 +33,25 @@ _MenuLoader.yaml_implicit_resolvers = {
     ]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+_MenuLoader.yaml_implicit_resolvers = _RESOLVERS
+
+_FastMenuLoader: type[Any] | None = None
+if getattr(yaml, "__with_libyaml__", False):
+
+    class _CMenuLoader(yaml.CSafeLoader):
+        """libyaml's parser with the same resolvers (the resolver is Python in both)."""
+
+    _CMenuLoader.yaml_implicit_resolvers = _RESOLVERS
+    _FastMenuLoader = _CMenuLoader
+
+
+def _compose(text: str) -> yaml.Node | None:
+    if _FastMenuLoader is not None:
+        try:
+            return yaml.compose(text, Loader=_FastMenuLoader)
+        except yaml.YAMLError:
+            pass  # read again below: the pure reader says what is wrong more clearly
+    return yaml.compose(text, Loader=_MenuLoader)
 
 
 class MenuSyntaxError(ValueError):
@@ -60,24 +82,24 @@ class MenuSource:
         return self.lines.get((), 1)
 
 
-def _walk(node: yaml.Node, path: PathKey, lines: dict[PathKey, int]) -> Any:
+def _walk(node: yaml.Node, path: PathKey, lines: dict[PathKey, int], make: _MenuLoader) -> Any:
+    # ``make``: one constructor per file, for the scalars (mappings and sequences are
+    # built here, to note each value's line).
     lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = _MenuLoader(  # scalar keys only; a fresh constructor keeps it stateless
-                ""
-            ).construct_object(key_node, deep=True)
+            key = make.construct_object(key_node, deep=True)
             if isinstance(key, (list, dict)):
                 raise MenuSyntaxError("", key_node.start_mark.line + 1, "a key must be a scalar")
             child = (*path, key)
-            result[key] = _walk(value_node, child, lines)
+            result[key] = _walk(value_node, child, lines, make)
             # A key's own line is where a reader looks for it (the value may start below).
             lines[child] = key_node.start_mark.line + 1
         return result
     if isinstance(node, yaml.SequenceNode):
-        return [_walk(item, (*path, i), lines) for i, item in enumerate(node.value)]
-    return _MenuLoader("").construct_object(node, deep=True)
+        return [_walk(item, (*path, i), lines, make) for i, item in enumerate(node.value)]
+    return make.construct_object(node, deep=True)
 
 
 def parse_menu_text(text: str, file: str = "<menu>") -> MenuSource:
@@ -87,7 +109,7 @@ def parse_menu_text(text: str, file: str = "<menu>") -> MenuSource:
         MenuSyntaxError: on invalid YAML, duplicate keys or non-scalar keys.
     """
     try:
-        root = yaml.compose(text, Loader=_MenuLoader)
+        root = _compose(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
@@ -97,7 +119,7 @@ def parse_menu_text(text: str, file: str = "<menu>") -> MenuSource:
         return MenuSource(file, None, {(): 1})
     _reject_duplicate_keys(root, file)
     try:
-        data = _walk(root, (), lines)
+        data = _walk(root, (), lines, _MenuLoader(""))
     except MenuSyntaxError as exc:
         raise MenuSyntaxError(file, exc.line, exc.message) from exc
     except yaml.constructor.ConstructorError as exc:

@@ -3,7 +3,8 @@
 A name must be one of ``callbacks.GUARDS`` or ``callbacks.ACTIONS``, and a guard may join
 names only with ``and``/``or``/``not``: ``machine.py`` attaches guards as the library's
 name references instead of running its sandboxed evaluator, which is safe only because
-nothing more than that gets past this check.
+nothing more than that gets past this check. An action's notices (``messages.py``) must
+be messages the file or ``common.yaml`` has.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..callbacks import ACTIONS, GUARDS
+from ..messages import ACTION_NOTICES
 from ..source import PathKey
 from .context import Context
 
@@ -67,3 +69,18 @@ def check_actions(ctx: Context, path: PathKey, node: Mapping[Any, Any], slot: st
             ctx.add(where, f"{slot} must name actions from callbacks.ACTIONS, not {name!r}")
         elif name not in ACTIONS:
             ctx.add(where, f"unknown action {name!r} in {slot}")
+        else:
+            ctx.actions.setdefault(name, where)
+
+
+def check_action_notices(ctx: Context) -> None:
+    """Each notice an action the machine names may raise needs its message (own or shared):
+    the engine would fail the subscriber's hop looking it up."""
+    for action, where in ctx.actions.items():
+        for key in ACTION_NOTICES.get(action, {}):
+            if key not in ctx.message_keys:
+                ctx.add(
+                    where,
+                    f"action {action!r} shows message {key!r}, which neither this file's "
+                    "messages nor common.yaml has",
+                )

@@ -3,13 +3,16 @@
 A check never raises on a bad menu; it adds a problem at a path in the document, and the
 context turns that path into the line a reader should look at (``MenuSource.line_of``).
 The context also carries what a file's checks learn from each other: the languages, the
-message keys a screen may name, the pagination lines and the service's screen limits.
+message keys a screen may name, the pagination lines, the service's screen limits, the
+actions the machine names and the machine class itself.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+
+from statemachine import StateChart
 
 from sms.encoding import Encoding, ussd_limit
 
@@ -44,6 +47,11 @@ class Context:
         default_factory=lambda: {e: ussd_limit(e) for e in Encoding}
     )
     problems: list[Problem] = field(default_factory=list)
+    actions: dict[str, PathKey] = field(default_factory=dict)
+    """Each known action the machine names, at its first use (its notices must exist)."""
+    machine: type[StateChart[Any]] | None = None
+    """The machine class, built once here when the machine section has no problem; the
+    loader runs this very class (``loader.py``)."""
 
     def add(self, path: PathKey, message: str) -> None:
         self.problems.append(Problem(self.source.file, self.source.line_of(*path), message))

@@ -57,6 +57,7 @@ def check_machine(ctx: Context, data: Mapping[Any, Any]) -> dict[str, State]:
     if machine is None:
         ctx.add((), "missing 'machine'")
         return {}
+    before = len(ctx.problems)
     raw = machine.get("states") if isinstance(machine, Mapping) else None
     raw_states = raw if isinstance(raw, Mapping) else {}
     ids = frozenset(str(k) for k in raw_states)
@@ -71,7 +72,7 @@ def check_machine(ctx: Context, data: Mapping[Any, Any]) -> dict[str, State]:
             check_actions(ctx, path, sdef, slot)
         transitions = _check_transitions(ctx, path, sdef.get("transitions"), ids)
         states[str(sid)] = State(str(sid), path, _flag(sdef.get("final")), transitions)
-    check_library(ctx, machine, ids)
+    check_library(ctx, machine, ids, build=len(ctx.problems) == before)
     if states:
         initial = next((s for s, d in raw_states.items() if _is_initial(d)), next(iter(states)))
         _check_reachable(ctx, states, str(initial))

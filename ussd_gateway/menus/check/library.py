@@ -1,19 +1,23 @@
-"""The bridge to python-statemachine's own loader (``statemachine.io``).
+"""The bridge to python-statemachine's own reader and builder (``statemachine.io``).
 
-The checker lets the library judge the machine too, so a menu passes here exactly when the
-loader would build it; what was already reported with a line is taken out first, so the
-library does not repeat it without one. ``as_json`` is how a machine reaches the library
-(the diagram uses it as well).
+The checker lets the library judge the machine too, so a menu passes here exactly when it
+can be built. A machine section with no problem so far is built as the gateway runs it
+(``machine.machine_class``), and that class is kept for the loader: one build per menu. A
+section with problems is only judged, by the library's own loader, with what was already
+reported with a line taken out first, so the library does not repeat it without one.
+``as_json`` is how a machine reaches the library (the diagram uses it as well).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from statemachine.io import load as load_machine
 
+from ..machine import machine_class
 from .context import Context
 
 
@@ -23,10 +27,15 @@ def as_json(value: Any) -> str:
     return json.dumps(value, indent=1, default=str)
 
 
-def check_library(ctx: Context, machine: Any, ids: frozenset[str]) -> None:
-    """Let python-statemachine judge the document, minus what was reported with a line."""
+def check_library(ctx: Context, machine: Any, ids: frozenset[str], *, build: bool) -> None:
+    """Let python-statemachine judge the document; ``build``: nothing was reported in it,
+    so build the class the gateway will run (``ctx.machine``)."""
     try:
-        load_machine(as_json(_without_reported(machine, ids)), format="json")
+        if build and isinstance(machine, Mapping):
+            name = str(machine.get("name") or Path(ctx.source.file).stem)
+            ctx.machine = machine_class(machine, name)
+        else:
+            load_machine(as_json(_without_reported(machine, ids)), format="json")
     except Exception as exc:
         # The library appends its whole internal definition; the reason is the first part.
         reason = str(exc).split(" from definition: ")[0]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from statemachine.io import load as load_machine
 
-from ..source import read_menu_file
+from ..source import MenuSource, read_menu_file
 from .library import as_json
 
 
@@ -22,9 +22,13 @@ def mermaid(path: Path) -> str:
         MenuSyntaxError: if the file is not valid YAML.
         ValueError: if it has no machine (InvalidDefinition if the library rejects it).
     """
-    source = read_menu_file(path)
+    return mermaid_of(read_menu_file(path))
+
+
+def mermaid_of(source: MenuSource) -> str:
+    """``mermaid`` of an already parsed file."""
     machine = source.data.get("machine") if isinstance(source.data, Mapping) else None
     if machine is None:
-        raise ValueError(f"{path}: no machine")
+        raise ValueError(f"{source.file}: no machine")
     cls = load_machine(as_json(machine), format="json")
     return f"{cls:mermaid}"

@@ -1,7 +1,9 @@
 """``run_check``: the command line's view of the checker (``ussd-gateway menus check``).
 
 One ``file:line: problem`` per line, or ``ok: N files``; exit status 0 when clean, 1 not.
-Without files it checks the menus shipped in the ``menus`` package.
+The paths mean what they mean to the gateway (``files.py``: files and directories, the
+shared texts, ``sms.yaml``); without any it checks the menus shipped in the ``menus``
+package.
 """
 
 from __future__ import annotations
@@ -11,18 +13,23 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TextIO
 
-from .checker import check_files
+from .checker import check_menus
 
 
-def run_check(paths: Sequence[str], out: TextIO) -> int:
-    """Print each problem (or ``ok: N files``); 0 when clean, 1 otherwise."""
+def run_check(paths: Sequence[str | Path], out: TextIO, *, sms_commands: Path | None = None) -> int:
+    """Print each problem (or ``ok: N files``); 0 when clean, 1 otherwise.
+
+    ``sms_commands``: an SMS command file to check as well (the one the gateway reads).
+    """
     chosen = [Path(p) for p in paths] if paths else _shipped_menu_paths()
-    problems = check_files(chosen)
-    for problem in problems:
+    if sms_commands is not None:
+        chosen.append(sms_commands)
+    checked = check_menus(chosen)
+    for problem in checked.problems:
         print(problem, file=out)
-    if not problems:
-        print(f"ok: {len(chosen)} files", file=out)
-    return 1 if problems else 0
+    if not checked.problems:
+        print(f"ok: {len(checked.files)} files", file=out)
+    return 1 if checked.problems else 0
 
 
 def _shipped_menu_paths() -> list[Path]:

@@ -1,23 +1,27 @@
 """Texts: one per language, ``{name}`` placeholders, and whether each fits a USSD screen.
 
-A text is measured in the encoding it will be sent in (GSM-7 septets or UCS-2 units, from
-``sms.encoding``) against the context's limit, with every placeholder standing in as two
-digits. A line of a paginated screen must fit a middle page beside both navigation lines;
-a message is shown whole, so all of it must fit. The ``messages`` section is checked here.
+A placeholder must be one the code fills that text with: a notice's values are listed per
+message key in ``ussd_gateway/menus/messages.py``; every other text (screens, labels,
+titles, the engine's messages) is shown as written, so any placeholder in it would reach
+the handset as ``{name}``. A text is measured in the encoding it will be sent in (GSM-7
+septets or UCS-2 units, from ``sms.encoding``) against the context's limit, with every
+placeholder standing in as two digits. A line of a paginated screen must fit a middle page
+beside both navigation lines; a message is shown whole, so all of it must fit. The
+``messages`` section is checked here.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
 from sms.encoding import Encoding, Measure, measure
 
+from ..messages import NO_VALUES, placeholders
+from ..messages import PLACEHOLDER as _PLACEHOLDER
 from ..source import PathKey
 from .context import Context
 
-_PLACEHOLDER = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*\}")
 # A placeholder's value is unknown here; two digits is what attempt counters render as.
 _PLACEHOLDER_SAMPLE = "99"
 _NAV_DEFAULTS = {"nav_more": ("98", "More"), "nav_back": ("00", "Back")}
@@ -38,8 +42,13 @@ def nav_lines(messages: dict[str, Any], languages: tuple[str, ...]) -> dict[str,
     return nav
 
 
-def check_texts(ctx: Context, path: PathKey, value: Any, what: str) -> dict[str, str]:
-    """Check a per-language text mapping; return the usable texts by language."""
+def check_texts(
+    ctx: Context, path: PathKey, value: Any, what: str, allowed: frozenset[str] = NO_VALUES
+) -> dict[str, str]:
+    """Check a per-language text mapping; return the usable texts by language.
+
+    ``allowed``: the placeholders the code fills this text with (none: shown as written).
+    """
     if not isinstance(value, Mapping):
         ctx.add(path, f"{what} must map each language ({', '.join(ctx.languages)}) to a text")
         return {}
@@ -57,8 +66,23 @@ def check_texts(ctx: Context, path: PathKey, value: Any, what: str) -> dict[str,
             stray = _PLACEHOLDER.sub("", text)
             if "{" in stray or "}" in stray:
                 ctx.add(where, f"{what} ({lang}) has a '{{' or '}}' outside a {{name}} placeholder")
+            else:
+                _check_placeholders(ctx, where, f"{what} ({lang})", text, allowed)
             usable[lang] = text
     return usable
+
+
+def _check_placeholders(
+    ctx: Context, where: PathKey, what: str, text: str, allowed: frozenset[str]
+) -> None:
+    for name in dict.fromkeys(_PLACEHOLDER.findall(text)):
+        if name in allowed:
+            continue
+        if allowed:
+            filled = "it is filled with " + ", ".join(f"{{{n}}}" for n in sorted(allowed))
+        else:
+            filled = "nothing fills it: the text is shown as written"
+        ctx.add(where, f"{what} has unknown placeholder {{{name}}}; {filled}")
 
 
 def overflow(ctx: Context, subject: str, text: str) -> str | None:
@@ -89,7 +113,8 @@ def check_messages(ctx: Context, data: Mapping[Any, Any]) -> None:
         return
     for key, value in messages.items():
         path = ("messages", key)
-        for lang, text in check_texts(ctx, path, value, f"message {key!r}").items():
+        allowed = placeholders(str(key))
+        for lang, text in check_texts(ctx, path, value, f"message {key!r}", allowed).items():
             problem = overflow(ctx, f"message {key!r} ({lang})", text)
             if problem:
                 ctx.add((*path, lang), problem)

@@ -1,34 +1,47 @@
-"""``menus check`` and ``menus diagram``."""
+"""``menus check`` and ``menus diagram``: the menus ``serve`` would load.
+
+Both read the settings' ``[menus] paths`` as the gateway does (files and directories;
+none: the shipped menus). ``menus check`` without files checks that configuration and the
+SMS command file the gateway reads; with files, those files.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any, TextIO
 
+from sms.commands import shipped_commands_path
 from ussd_gateway.config import Settings
-from ussd_gateway.menus.check import default_menu_paths, mermaid, run_check
+from ussd_gateway.menus.check import check_menus, mermaid_of, run_check
 
 
 def _cmd_menus_check(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
-    return run_check(args.files, out)
+    if args.files:
+        return run_check([Path(f) for f in args.files], out)
+    return run_check(list(settings.menu_paths), out, sms_commands=shipped_commands_path())
 
 
 def _cmd_menus_diagram(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
-    for path in settings.menu_paths or default_menu_paths():
-        if path.stem == args.name:
-            print(mermaid(path), file=out)
+    services = check_menus(list(settings.menu_paths)).services
+    for service in services:
+        if args.name in (service.name, Path(service.source.file).stem):
+            print(mermaid_of(service.source), file=out)
             return 0
-    print(f"no menu named {args.name!r}", file=sys.stderr)
+    names = ", ".join(sorted(s.name for s in services)) or "none"
+    print(f"no menu named {args.name!r}; the menus are: {names}", file=sys.stderr)
     return 1
 
 
 def add_commands(sub: Any) -> None:
     """``menus check [FILES…]`` and ``menus diagram NAME``."""
     menus = sub.add_parser("menus").add_subparsers(dest="what", required=True)
-    check = menus.add_parser("check", help="validate menu files (file:line: problem)")
-    check.add_argument("files", nargs="*")
+    check = menus.add_parser(
+        "check", help="validate menu files (file:line: problem); default: the configured menus"
+    )
+    check.add_argument("files", nargs="*", help="menu files or directories, sms.yaml too")
     check.set_defaults(run=_cmd_menus_check)
     diagram = menus.add_parser("diagram", help="print a menu's Mermaid state diagram")
-    diagram.add_argument("name")
+    diagram.add_argument("name", help="a menu's name (its machine's name, else its file's)")
     diagram.set_defaults(run=_cmd_menus_diagram)
