@@ -10,7 +10,9 @@ Unknown numbers go through the same reads, limits and guarded write as subscribe
 just get no code), so neither the answer, its timing nor the rate limits tell who exists.
 Every operation on a number advances that number's guard version: concurrent requests
 and checks serialise exactly (20 parallel checks: one success, exact counters).
-Codes are stored as keyed digests; an SMS carrying one is sealed in the outbox.
+Codes are stored as keyed digests; an SMS carrying one is sealed in the outbox. What each
+request and check came to goes to a :class:`~account.counters.CodeCounters` (the service's
+metrics); the caller's answer stays the one uniform answer it always was.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
+from account.counters import NO_COUNTERS, CodeCounters
 from sms.commands import Reply, SmsCommands, load_commands, shipped_commands_path
 from state.credentials import Pepper, Sealer
 from state.models import (
@@ -58,6 +61,18 @@ class RequestOutcome(enum.StrEnum):
     """Not one of the operator's number ranges: nothing is sent."""
     UNKNOWN = "unknown"
     """Not a subscriber: nothing is sent (callers facing the public must not say so)."""
+
+
+class CheckOutcome(enum.StrEnum):
+    """What a code check came to (for the counters: every caller gets one answer)."""
+
+    VERIFIED = "verified"
+    WRONG = "wrong"
+    """A live code, and another one typed (or no digits at all)."""
+    NO_CODE = "no_code"
+    """No live code to compare: none issued, used, expired, or out of tries."""
+    LOCKED = "locked"
+    """Checks of the number are locked after repeated failures: nothing was compared."""
 
 
 CODE_MAX_CHARS = 32
@@ -119,6 +134,7 @@ class CodeService:
         policy: CodePolicy | None = None,
         clock: Callable[[], float] = time.time,
         compose: Compose = default_compose,
+        counters: CodeCounters = NO_COUNTERS,
     ) -> None:
         self.store = store
         self.policy = policy or CodePolicy()
@@ -126,6 +142,7 @@ class CodeService:
         self._pepper = pepper
         self._sealer = Sealer(pepper)
         self._compose = compose
+        self._counters = counters
 
     def _digest(self, msisdn: str, purpose: Purpose, code: str) -> bytes:
         return bytes.fromhex(self._pepper.tag(f"otp:{purpose}:{msisdn}", code))
@@ -139,6 +156,11 @@ class CodeService:
         Raises:
             KeptConflicting: requests for this number kept colliding on every attempt.
         """
+        result = await self._request(msisdn, purpose, channel)
+        self._counters.code_requested(str(purpose), str(result.outcome))
+        return result
+
+    async def _request(self, msisdn: str, purpose: Purpose, channel: Channel) -> CodeRequest:
         if not msisdn.startswith(self.policy.allowed_prefixes):
             return CodeRequest(RequestOutcome.REFUSED)
 
@@ -203,12 +225,12 @@ class CodeService:
             KeptConflicting: checks of this number kept colliding on every attempt.
         """
 
-        async def attempt() -> bool:
+        async def attempt() -> CheckOutcome:
             now = self.clock()
             snap = await self.store.load_codes(msisdn, purpose, now)
             guard = snap.guard
             if guard.locked_until is not None and now < guard.locked_until:
-                return False
+                return CheckOutcome.LOCKED
             live = snap.code
             usable = (
                 live is not None
@@ -225,9 +247,13 @@ class CodeService:
             )
             changes = self._after_check(msisdn, purpose, snap, right=bool(right), now=now)
             await self.store.commit(changes)
-            return bool(right)
+            if right:
+                return CheckOutcome.VERIFIED
+            return CheckOutcome.WRONG if usable else CheckOutcome.NO_CODE
 
-        return await retry_conflicts(attempt, what="code checks for this number")
+        outcome = await retry_conflicts(attempt, what="code checks for this number")
+        self._counters.code_checked(str(purpose), str(outcome))
+        return outcome is CheckOutcome.VERIFIED
 
     def _after_check(
         self, msisdn: str, purpose: Purpose, snap: CodeSnapshot, *, right: bool, now: float

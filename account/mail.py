@@ -3,7 +3,9 @@
 Sending happens after what the letter announces is committed, in the background, with a
 few retries: the API's answer must not depend on whether the number exists (so not on
 whether a letter was sent either). The SMTP adapter is the service's
-(``ussd_gateway/smtp.py``).
+(``ussd_gateway/smtp.py``). Each attempt's result goes to a
+:class:`~account.counters.MailCounters` (the service's metrics and its readiness check:
+whether the relay took the last letter).
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from email.message import EmailMessage
 from typing import Protocol
 
 import structlog
+
+from account.counters import NO_COUNTERS, MailCounters
 
 log = structlog.get_logger("ussd_gateway.mail")
 
@@ -34,9 +38,16 @@ class Mailer(Protocol):
 class LetterQueue:
     """Background delivery with retries; ``drain`` waits for what is in flight."""
 
-    def __init__(self, mailer: Mailer, delays: tuple[float, ...] = RETRY_DELAYS) -> None:
+    def __init__(
+        self,
+        mailer: Mailer,
+        delays: tuple[float, ...] = RETRY_DELAYS,
+        *,
+        counters: MailCounters = NO_COUNTERS,
+    ) -> None:
         self._mailer = mailer
         self._delays = delays
+        self._counters = counters
         self._tasks: set[asyncio.Task[None]] = set()
 
     def submit(self, message: EmailMessage, *, kind: str) -> None:
@@ -51,10 +62,14 @@ class LetterQueue:
             try:
                 await self._mailer.send(message)
             except (MailNotSent, OSError, TimeoutError) as exc:
-                log.warning("mail_failed", kind=kind, attempt=attempt, error=_cause(exc))
+                error = _cause(exc)
+                self._counters.mail_attempted(kind, delivered=False, error=error)
+                log.warning("mail_failed", kind=kind, attempt=attempt, error=error)
                 continue
+            self._counters.mail_attempted(kind, delivered=True, error="")
             log.info("mail_sent", kind=kind, attempt=attempt)
             return
+        self._counters.mail_given_up(kind)
         log.error("mail_given_up", kind=kind)
 
     async def drain(self, wait_seconds: float = 10.0) -> None:

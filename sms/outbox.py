@@ -18,7 +18,8 @@ with the provider's reference; a retryable failure → ``pending`` again after t
 backoff step; a non-retryable failure, or the ``max_attempts``-th → ``failed``.
 
 One log line per send attempt: message id, kind, outcome, attempt and the masked number,
-never the body.
+never the body. The same events go to a :class:`~sms.counters.SendCounters` (the service's
+metrics: sends by sender and result, retries, whether the SMSC answers).
 """
 
 from __future__ import annotations
@@ -26,10 +27,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import time
 from collections.abc import Callable, Sequence
 
 import structlog
 
+from sms.counters import NO_COUNTERS, SendCounters
 from sms.segments import TooLong, check_fits
 from sms.senders.base import Sender, SendResult
 from state.credentials import Sealer
@@ -62,6 +65,7 @@ class OutboxWorker:
         batch: int = 20,
         max_attempts: int = 6,
         backoff: Sequence[float] = DEFAULT_BACKOFF,
+        counters: SendCounters = NO_COUNTERS,
     ) -> None:
         if lease <= 0 or batch < 1 or max_attempts < 1 or max_segments < 1:
             raise ValueError("lease, batch, max_attempts and max_segments must be positive")
@@ -76,6 +80,9 @@ class OutboxWorker:
         self._batch = batch
         self._max_attempts = max_attempts
         self._backoff = tuple(backoff)
+        self._counters = counters
+        self.sender_name: str = getattr(sender, "name", "") or type(sender).__name__.lower()
+        """The sender's label in the counters: ``kannel``, ``jasmin`` or ``file``."""
 
     @property
     def send_timeout(self) -> float:
@@ -161,6 +168,18 @@ class OutboxWorker:
             )
 
     async def _send(self, row: OutboxRow, text: str) -> SendResult:
+        started = time.perf_counter()
+        result = await self._attempt(row, text)
+        self._counters.send_attempted(
+            self.sender_name,
+            accepted=result.accepted,
+            attempt=row.attempts,
+            seconds=time.perf_counter() - started,
+            detail=result.detail,
+        )
+        return result
+
+    async def _attempt(self, row: OutboxRow, text: str) -> SendResult:
         try:
             async with asyncio.timeout(self.send_timeout):
                 return await self._sender.send(row.msisdn, text, message_id=row.id)
@@ -191,6 +210,7 @@ class OutboxWorker:
             provider_ref=provider_ref,
             retry_at=retry_at,
         )
+        self._counters.send_finished(self.sender_name, outcome)
         log.info(
             "sms_send",
             message_id=row.id,

@@ -49,7 +49,9 @@ Every backend keeps these rules; a test in the contract suite pins each one.
     than ``keep`` ago are purged.
 12. **Outbox leases.** ``claim_outbox`` leases each due message to one claimer (its
     ``next_attempt_at`` moved to ``now + lease``, its attempts counted) atomically: no other
-    claimer, in this process or another, gets it until the lease runs out.
+    claimer, in this process or another, gets it until the lease runs out. The backlog
+    (``outbox_backlog``) counts every pending message, leased or waiting for a retry, and
+    the age of the oldest; sent and failed ones are history, not backlog.
 13. **Import** creates or updates subscribers and their clients (clients by reference; a
     field given as None keeps its value; an updated subscriber's version advances) and never
     touches access, passwords, failures or locks.
@@ -138,6 +140,15 @@ class OutboxRow:
     delivery: str | None = None
     result: str | None = None
     expires_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxBacklog:
+    """What is waiting in the outbox: ``pending`` messages (leased or waiting for a retry),
+    the oldest created ``oldest_age`` seconds ago (0 when none is pending)."""
+
+    pending: int
+    oldest_age: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,6 +281,10 @@ class OutboxStore(Protocol):
         provider_ref: str | None = None,
     ) -> bool:
         """Store a delivery report against a message (by id or provider reference)."""
+
+    async def outbox_backlog(self, now: float) -> OutboxBacklog:
+        """How many messages are pending at ``now`` and how old the oldest is (rule 12);
+        one indexed read, for the metrics and the readiness check."""
 
 
 class Maintenance(Protocol):

@@ -31,8 +31,11 @@ from ussd_gateway.http.account_api import add_account_routes
 from ussd_gateway.http.appkeys import (
     CODES,
     ENGINE,
+    EXPOSITION,
     FRONT_DOOR,
+    METRICS,
     OPERATOR,
+    READINESS,
     SEALER,
     SETTINGS,
     SMS_COMMANDS,
@@ -40,12 +43,18 @@ from ussd_gateway.http.appkeys import (
     STORE,
 )
 from ussd_gateway.http.codes_api import add_codes_routes
+from ussd_gateway.http.health import add_health_routes
 from ussd_gateway.http.middleware import request_context
 from ussd_gateway.http.operator_api import add_operator_routes
 from ussd_gateway.http.sms_dlr import add_dlr_routes
 from ussd_gateway.http.sms_mo import add_mo_routes
 from ussd_gateway.http.ussd import add_ussd_routes
 from ussd_gateway.menus.loader import MenuCatalog, load_catalog
+from ussd_gateway.metrics.exposition import Exposition
+from ussd_gateway.metrics.links import Links
+from ussd_gateway.metrics.readiness import Readiness, Thresholds
+from ussd_gateway.metrics.service import ServiceMetrics
+from ussd_gateway.metrics.shared import shared_directory
 from ussd_gateway.smtp import SmtpMailer
 
 SWEEP_EVERY = 5.0
@@ -103,6 +112,7 @@ def create_app(
     app[SETTINGS] = settings
     app[SEALER] = Sealer(pepper)
     add_ussd_routes(app)
+    add_health_routes(app)
     add_codes_routes(app)
     add_account_routes(app)
     add_operator_routes(app)
@@ -114,6 +124,10 @@ def create_app(
         active = store if store is not None else await open_store(settings)
         if owned:  # where the core lives, the password of a PostgreSQL URL masked
             log.info("store_opened", store=str(settings.store_location))
+        # Metrics are made here, at start-up: after the fork of ``serve --workers N``, so
+        # each worker counts in files of its own (ussd_gateway/metrics/shared.py).
+        shared = shared_directory()
+        metrics = app[METRICS] = ServiceMetrics(Links(shared, clock=clock))
         engine = Engine(
             store=active,
             catalog=catalog,
@@ -132,10 +146,11 @@ def create_app(
             policy=code_policy(settings),
             clock=clock,
             compose=lambda _purpose, lang, code: commands.reply(Reply.CODE, lang, code=code),
+            counters=metrics,
         )
         app[SMS_REQUESTS] = SmsRequests(active, app[CODES], commands, app[SEALER], clock=clock)
         app[OPERATOR] = AccountService(active, clock)
-        letters = LetterQueue(mailer or SmtpMailer(settings.account))
+        letters = LetterQueue(mailer or SmtpMailer(settings.account), counters=metrics)
         account = settings.account
         app[FRONT_DOOR] = FrontDoor(
             active,
@@ -158,15 +173,30 @@ def create_app(
             app[SEALER],
             clock=clock,
             max_segments=settings.sms.max_segments,
+            counters=metrics,
         )
+        app[READINESS] = readiness = Readiness(
+            active,
+            metrics.links,
+            store_name=type(active).__name__,
+            menus=len(catalog.menus),
+            sender=worker.sender_name,
+            thresholds=Thresholds.of(settings),
+            clock=clock,
+        )
+        app[EXPOSITION] = exposition = Exposition(
+            hops=engine.metrics, service=metrics, readiness=readiness, shared=shared
+        )
+        background = [sweeper] + ([asyncio.create_task(exposition.sync())] if shared else [])
         stop_outbox = asyncio.Event()
         outbox = asyncio.create_task(worker.run(stop_outbox))
         try:
             yield
         finally:
-            sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sweeper
+            for task in background:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             # Let the batch in hand finish (its results get written), then stop.
             stop_outbox.set()
             try:

@@ -26,6 +26,9 @@ from sms.senders.base import SendResult
 class FileSender:
     """:class:`sms.senders.base.Sender` that appends to ``path`` (always accepted)."""
 
+    name = "file"
+    """The label of this sender in the metrics."""
+
     def __init__(
         self, path: Path, *, sender_id: str, clock: Callable[[], float] = time.time
     ) -> None:

@@ -34,6 +34,9 @@ _SUCCESS = re.compile(r'\s*Success\s+"([^"]+)"')
 class JasminSender(HttpSender):
     """:class:`sms.senders.base.Sender` for Jasmin's ``/send``."""
 
+    name = "jasmin"
+    """The label of this sender in the metrics."""
+
     def form(self, msisdn: str, text: str) -> dict[str, str]:
         """The /send form of one message."""
         fields = {

@@ -33,6 +33,9 @@ _ACCEPTED = ("0:", "3:")
 class KannelSender(HttpSender):
     """:class:`sms.senders.base.Sender` for Kannel's sendsms interface."""
 
+    name = "kannel"
+    """The label of this sender in the metrics."""
+
     def dlr_url_for(self, message_id: int) -> str | None:
         """The ``dlr-url`` given to Kannel for one message (None without a DLR URL)."""
         if not self._dlr_url:

@@ -43,7 +43,14 @@ from state.postgres.rows import (
 )
 from state.postgres.schema import migrate
 from state.postgres.writer import apply, plan
-from state.store import CodeSnapshot, ImportSummary, OutboxRow, SubscriberRecord, SweepResult
+from state.store import (
+    CodeSnapshot,
+    ImportSummary,
+    OutboxBacklog,
+    OutboxRow,
+    SubscriberRecord,
+    SweepResult,
+)
 
 # Column lists are constants of state.postgres.rows; values always travel as parameters.
 _SUBSCRIBER = f"SELECT {SUBSCRIBER_COLUMNS} FROM {SUBSCRIBER_FROM} WHERE s.msisdn = $1"  # noqa: S608
@@ -73,6 +80,8 @@ _AUDIT_LOG = {
 _OUTBOX = f"SELECT {rows.OUTBOX_COLUMNS} FROM outbox"  # noqa: S608
 _OUTBOX_ALL = _OUTBOX + " ORDER BY id"
 _OUTBOX_OF = _OUTBOX + " WHERE msisdn = $1 ORDER BY id"
+# Pending rows only (the partial index ``outbox_due``): sent ones are history.
+_BACKLOG = "SELECT count(*), min(created_at) FROM outbox WHERE status = 'pending'"
 # The hop's read: one row whatever exists (the keys LEFT JOIN the session and the
 # subscriber), so one round trip.
 _HOP = (
@@ -263,6 +272,13 @@ class PostgresStore:
         """Outbox messages, oldest first, optionally of one subscriber."""
         found = await (self._all(_OUTBOX_ALL) if msisdn is None else self._all(_OUTBOX_OF, msisdn))
         return [rows.outbox_row(r) for r in found]
+
+    async def outbox_backlog(self, now: float) -> OutboxBacklog:
+        """Pending messages and the oldest one's age, in one query."""
+        row = await self._one(_BACKLOG)
+        assert row is not None  # an aggregate always returns its row
+        pending, oldest = row[0], row[1]
+        return OutboxBacklog(pending, max(0.0, now - oldest) if oldest is not None else 0.0)
 
     async def mo_received(self, source: str, message_id: str) -> bool:
         """Whether an MO with this SMSC id has been answered already."""

@@ -33,7 +33,14 @@ from state.sqlite.connection import Connection, immediate
 from state.sqlite.group_commit import GroupCommit
 from state.sqlite.schema import migrate
 from state.sqlite.writer import apply_changes, write_session
-from state.store import CodeSnapshot, ImportSummary, OutboxRow, SubscriberRecord, SweepResult
+from state.store import (
+    CodeSnapshot,
+    ImportSummary,
+    OutboxBacklog,
+    OutboxRow,
+    SubscriberRecord,
+    SweepResult,
+)
 
 
 class SqliteStore:
@@ -271,6 +278,17 @@ class SqliteStore:
             return [OutboxRow(*r) for r in db.execute(sql + " ORDER BY id", args).fetchall()]
 
         return await self._db.run(read)
+
+    async def outbox_backlog(self, now: float) -> OutboxBacklog:
+        """Pending messages and the oldest one's age (the ``outbox_pending`` index)."""
+
+        def read(db: sqlite3.Connection) -> OutboxBacklog:
+            pending, oldest = db.execute(
+                "SELECT count(*), min(created_at) FROM outbox WHERE status = 'pending'"
+            ).fetchone()
+            return OutboxBacklog(pending, max(0.0, now - oldest) if oldest is not None else 0.0)
+
+        return await self._db.peek(read)
 
     async def mo_received(self, source: str, message_id: str) -> bool:
         """Whether an MO with this SMSC id has been answered already."""

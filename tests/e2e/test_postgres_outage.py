@@ -7,7 +7,8 @@ What each caller gets while the database is down:
 
 - USSD dialects: HTTP 200 and an END "temporarily unavailable" in the subscriber's language
   (the USSD centre shows our text, not its own network error);
-- ``/api/v1/…`` and ``/healthz``: 503 with ``Retry-After``;
+- ``/api/v1/…`` and ``/healthz``: 503 with ``Retry-After``; ``/readyz``: 503 naming the
+  store, and never the database URL or its password;
 - Kannel's MO get-url: 200 with the "temporarily unavailable" SMS text (never a 5xx: Kannel
   would send its own "Could not fetch content" instead); Jasmin: 503 (it delivers again).
 """
@@ -31,6 +32,13 @@ pytestmark = pytest.mark.slow
 
 UNAVAILABLE_RU = "Сервис временно недоступен. Попробуйте позже."
 UNAVAILABLE_EN = "The service is temporarily unavailable. Please try again later."
+URL_PASSWORD = "pg-url-password-never-shown"
+
+
+async def _ready(http: aiohttp.ClientSession, url: str) -> tuple[int, dict, str]:  # type: ignore[type-arg]
+    async with http.get(f"{url}/readyz") as answer:
+        text = await answer.text()
+        return answer.status, await answer.json(), text
 
 
 async def _until(check, seconds: float = 30.0) -> None:  # type: ignore[no-untyped-def]
@@ -51,8 +59,9 @@ async def test_an_outage_gets_clear_answers_and_the_gateway_recovers(tmp_path: P
             await seed(store, Pepper.from_hex(PEPPER_HEX), (OPEN_RU, OPEN_EN, CLOSED_SELF))
         finally:
             await store.close()
+        # Trust authentication ignores a password: the URL carries one to show it is kept out.
         env = {
-            "USSD_GATEWAY_DATABASE": dsn,
+            "USSD_GATEWAY_DATABASE": dsn.replace("root@", f"root:{URL_PASSWORD}@", 1),
             "USSD_GATEWAY_PUK_PEPPER": PEPPER_HEX,
             "USSD_GATEWAY_SECRET_NATIVE": SECRETS["native"],
             "USSD_GATEWAY_SECRET_HUBTEL": SECRETS["hubtel"],
@@ -78,6 +87,9 @@ async def test_an_outage_gets_clear_answers_and_the_gateway_recovers(tmp_path: P
             assert not (await english.dial("*141*3*6#")).ends
             mid_session = phone(CLOSED_SELF, "africastalking")
             assert not (await mid_session.dial("*141*3*6#")).ends
+            status, ready, raw = await _ready(http, gateway.url)
+            assert status == 200 and ready["checks"]["store"] == {"ok": True, "backend": "PostgresStore"}
+            assert URL_PASSWORD not in raw and "postgresql://" not in raw
 
             await cluster.stop()
 
@@ -88,9 +100,18 @@ async def test_an_outage_gets_clear_answers_and_the_gateway_recovers(tmp_path: P
             assert (en.ends, en.text) == (True, UNAVAILABLE_EN)
             at = await mid_session.send("2")
             assert (at.ends, at.text) == (True, UNAVAILABLE_RU)
-            # The APIs and health: 503 with Retry-After.
+            # The APIs and health: 503 with Retry-After; readiness: 503 naming the store.
             async with http.get(f"{gateway.url}/healthz") as health:
                 assert health.status == 503 and "Retry-After" in health.headers
+
+            async def not_ready() -> bool:
+                return (await _ready(http, gateway.url))[0] == 503
+
+            await _until(not_ready)
+            _, ready, raw = await _ready(http, gateway.url)
+            assert ready["status"] == "not_ready" and not ready["checks"]["store"]["ok"]
+            assert ready["checks"]["store"]["error"] in ("StoreUnavailable", "timeout")
+            assert URL_PASSWORD not in raw and "postgresql://" not in raw
             async with http.post(
                 f"{gateway.url}/api/v1/codes",
                 json={"msisdn": OPEN_RU.msisdn, "purpose": "login"},
@@ -122,11 +143,17 @@ async def test_an_outage_gets_clear_answers_and_the_gateway_recovers(tmp_path: P
                     return answer.status == 200
 
             await _until(healthy)
+
+            async def ready_again() -> bool:
+                return (await _ready(http, gateway.url))[0] == 200
+
+            await _until(ready_again)
             reopening = phone(OPEN_RU)
             first = await reopening.dial("*141*3*6#")
             assert "закрыт" in first.text and not first.ends  # the closure before the outage
             await reopening.send("2")
             assert (await reopening.send(OPEN_RU.puk)).ends
+        assert URL_PASSWORD not in (tmp_path / "gateway.log").read_text(encoding="utf-8")
         store = await open_store(DatabaseLocation.parse(dsn))
         try:
             sub = await store.get_subscriber(OPEN_RU.msisdn)

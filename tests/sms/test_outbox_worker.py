@@ -368,3 +368,45 @@ def test_worker_checks_its_settings(store: SqliteStore, sealer: Sealer) -> None:
         options: dict[str, object] = {"clock": lambda: 0.0, "max_segments": 3, **bad}
         with pytest.raises(ValueError):
             OutboxWorker(store, FakeSender(), sealer, **options)  # type: ignore[arg-type]
+
+
+@dataclass
+class Counted:
+    """A :class:`sms.counters.SendCounters` that keeps what it is told."""
+
+    attempts: list[tuple[str, bool, int, str]] = field(default_factory=list)
+    finished: list[tuple[str, str]] = field(default_factory=list)
+
+    def send_attempted(
+        self, sender: str, *, accepted: bool, attempt: int, seconds: float, detail: str
+    ) -> None:
+        assert seconds >= 0
+        self.attempts.append((sender, accepted, attempt, detail))
+
+    def send_finished(self, sender: str, outcome: str) -> None:
+        self.finished.append((sender, outcome))
+
+
+async def test_the_counters_hear_every_attempt_and_every_outcome(
+    store: SqliteStore, make_worker: WorkerFactory, clock: FakeClock
+) -> None:
+    """Each hand-over to the sender (taken or not, which attempt, its detail) and each
+    message's outcome, under the sender's name; a message never handed over (expired)
+    has an outcome and no attempt."""
+    await put(store, "Hello", at=clock())
+    await put(store, "Late", at=clock(), expires_at=clock())
+    counted = Counted()
+    worker = make_worker(FakeSender([DOWN, OK]), counters=counted)
+    assert worker.sender_name == "fakesender"
+    await worker.run_once()
+    clock.advance(5)
+    await worker.run_once()
+    assert counted.attempts == [
+        ("fakesender", False, 1, "http 503: busy"),
+        ("fakesender", True, 2, OK.detail),
+    ]
+    assert sorted(counted.finished) == [
+        ("fakesender", "accepted"),
+        ("fakesender", "expired"),
+        ("fakesender", "retry"),
+    ]

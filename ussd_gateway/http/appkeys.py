@@ -20,6 +20,9 @@ if TYPE_CHECKING:
     from state.credentials import Sealer
     from state.store import Store
     from ussd_gateway.hop.engine import Engine
+    from ussd_gateway.metrics.exposition import Exposition
+    from ussd_gateway.metrics.readiness import Readiness
+    from ussd_gateway.metrics.service import ServiceMetrics
 
 SETTINGS = web.AppKey("settings", Settings)
 ENGINE: web.AppKey[Engine] = web.AppKey("engine")
@@ -34,3 +37,9 @@ FRONT_DOOR: web.AppKey[FrontDoor] = web.AppKey("front_door")
 """Registration, login, sessions and roles of the self-service account."""
 OPERATOR: web.AppKey[AccountService] = web.AppKey("operator")
 """The operator's actions on a subscriber (close, open, unlock, roles)."""
+METRICS: web.AppKey[ServiceMetrics] = web.AppKey("metrics")
+"""The service's counters (SMS, codes, mail, HTTP); the routes count their events on it."""
+READINESS: web.AppKey[Readiness] = web.AppKey("readiness")
+"""The readiness checks (``/readyz``)."""
+EXPOSITION: web.AppKey[Exposition] = web.AppKey("exposition")
+"""The ``/metrics`` page."""

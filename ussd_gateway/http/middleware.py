@@ -1,4 +1,5 @@
-"""The one middleware: a request id, errors answered from the table, one log line.
+"""The one middleware: a request id, errors answered from the table, one log line, and the
+request counted (``ussd_http_requests_total`` by the route's pattern, never its path).
 
 Errors are answered once, here: the service's, the account's and the core's by
 ``http/errors.py``, aiohttp's own (413 body too large, 405, 404) by theirs, each rendered in
@@ -17,7 +18,9 @@ import structlog
 from aiohttp import web
 
 from ussd_gateway.dialects import DialectSpec, HttpAnswer
+from ussd_gateway.http.appkeys import METRICS
 from ussd_gateway.http.errors import answered
+from ussd_gateway.metrics.service import UNMATCHED
 
 DIALECT = web.AppKey("dialect_by_path", dict)
 """Route path → the dialect whose error format its errors are rendered in."""
@@ -27,6 +30,7 @@ LOGGED = web.RequestKey("logged_by_handler", bool)
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 log = structlog.get_logger("ussd_gateway.http")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 def http_answer(answer: HttpAnswer) -> web.Response:
@@ -50,6 +54,14 @@ def error_response(request: web.Request, status: int, code: str, message: str) -
 def cause_name(exc: BaseException) -> str | None:
     """The driver error's class behind a store error (never its message: it may hold values)."""
     return exc.__cause__.__class__.__name__ if exc.__cause__ is not None else None
+
+
+def route_pattern(request: web.Request) -> str:
+    """The pattern of the route that took the request
+    (``/api/v1/client/subscribers/{msisdn}/access``), or ``unmatched``: a label of a few
+    fixed values, whatever the paths asked for."""
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else UNMATCHED
 
 
 def _answer_error(request: web.Request, exc: Exception) -> web.Response:
@@ -86,6 +98,11 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
     except Exception as exc:
         response = _answer_error(request, exc)
     response.headers["X-Request-Id"] = request_id
+    elapsed = time.perf_counter() - started
+    counters = request.app.get(METRICS)
+    if counters is not None:
+        method = request.method if request.method in _METHODS else "other"
+        counters.http_answered(route_pattern(request), method, response.status, elapsed)
     if request.get(LOGGED) and response.status == 200:
         return response
     # The path only: a query string may carry a caller's token.
@@ -94,6 +111,6 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
         method=request.method,
         path=request.path,
         status=response.status,
-        ms=round((time.perf_counter() - started) * 1000, 2),
+        ms=round(elapsed * 1000, 2),
     )
     return response

@@ -14,6 +14,7 @@ tries again.
 Callers present ``SmsSettings.mo_secret`` (``?token=``, or ``Authorization: Bearer`` /
 Basic); a wrong or missing one gets 403, as does any caller when no secret is configured
 (demo mode skips the check). The token is never logged (the request log has the path only).
+Each report is counted by provider and status (``ussd_sms_delivery_reports_total``).
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ from collections.abc import Callable
 import structlog
 from aiohttp import web
 
-from ussd_gateway.http.appkeys import SETTINGS, STORE
+from ussd_gateway.http.appkeys import METRICS, SETTINGS, STORE
 from ussd_gateway.http.auth import caller_is_allowed
+from ussd_gateway.metrics.service import NOT_COUNTED
 
 log = structlog.get_logger("ussd_gateway.http.sms_dlr")
 
@@ -61,6 +63,10 @@ def _number(value: str, max_digits: int) -> bool:
     return value.isascii() and value.isdigit() and len(value) <= max_digits
 
 
+def _count(request: web.Request, source: str, delivery: str) -> None:
+    (request.app.get(METRICS) or NOT_COUNTED).delivery_reported(source, delivery)
+
+
 def _forbidden() -> web.Response:
     log.warning("sms_dlr_forbidden")
     return web.Response(status=403, text="Forbidden")
@@ -74,7 +80,8 @@ def _bad(reason: str) -> web.Response:
 def add_dlr_routes(app: web.Application, *, clock: Callable[[], float] = time.time) -> None:
     """Register ``GET /sms/dlr`` (Kannel) and ``POST /sms/dlr`` (Jasmin) on ``app``.
 
-    The app must hold ``SETTINGS`` and, by the time requests arrive, ``STORE``.
+    The app must hold ``SETTINGS`` and, by the time requests arrive, ``STORE`` (and
+    ``METRICS``, to count the reports).
     """
 
     async def kannel_dlr(request: web.Request) -> web.Response:
@@ -88,6 +95,7 @@ def add_dlr_routes(app: web.Application, *, clock: Callable[[], float] = time.ti
         found = await request.app[STORE].record_delivery(
             message_id=message_id, delivery=delivery, now=clock()
         )
+        _count(request, "kannel", delivery)
         log.info("sms_dlr", message_id=message_id, delivery=delivery, known=found)
         return web.Response(text="OK")
 
@@ -104,6 +112,7 @@ def add_dlr_routes(app: web.Application, *, clock: Callable[[], float] = time.ti
         found = await request.app[STORE].record_delivery(
             provider_ref=ref[:100], delivery=delivery, now=clock()
         )
+        _count(request, "jasmin", delivery)
         log.info("sms_dlr", provider_ref=ref[:100], delivery=delivery, known=found)
         return web.Response(text=JASMIN_ACK)
 

@@ -27,7 +27,8 @@ Answers, per caller (decided here, once):
   ``{"error", "message"}``.
 
 Nothing here logs an SMS text, a reply or a code: one ``sms_mo`` line per MO with the
-format, the command, the outcome and the masked sender.
+format, the command, the outcome and the masked sender; the same format and outcome are
+counted (``ussd_sms_mo_total``; also ``malformed``, ``unavailable`` and ``forbidden``).
 """
 
 from __future__ import annotations
@@ -42,8 +43,9 @@ from sms.errors import MoParseError
 from sms.mo import MoMessage, MoSource, parse_mo
 from state.errors import StoreError
 from state.msisdn import mask_msisdn
-from ussd_gateway.http.appkeys import SETTINGS, SMS_COMMANDS, SMS_REQUESTS
+from ussd_gateway.http.appkeys import METRICS, SETTINGS, SMS_COMMANDS, SMS_REQUESTS
 from ussd_gateway.http.auth import caller_is_allowed
+from ussd_gateway.metrics.service import NOT_COUNTED
 
 MO_PATH = "/sms/mo"
 JASMIN_ACK = "ACK/Jasmin"
@@ -55,7 +57,8 @@ log = structlog.get_logger("ussd_gateway.sms_mo")
 def add_mo_routes(app: web.Application, *, commands: SmsCommands | None = None) -> None:
     """Register ``GET``/``POST /sms/mo`` on ``app`` and load the SMS commands now.
 
-    The app must hold ``SETTINGS``, and by the time requests arrive ``SMS_REQUESTS``.
+    The app must hold ``SETTINGS``, and by the time requests arrive ``SMS_REQUESTS`` (and
+    ``METRICS``, to count the MO).
 
     Raises:
         CommandDefinitionError: the command file is broken (start-up fails, not an MO).
@@ -67,7 +70,9 @@ def add_mo_routes(app: web.Application, *, commands: SmsCommands | None = None) 
 
 async def handle_mo(request: web.Request) -> web.StreamResponse:
     """Authenticate, read the MO in its format, answer it in the same."""
+    counters = request.app.get(METRICS) or NOT_COUNTED
     if not caller_is_allowed(request, request.app[SETTINGS].sms.mo_secret):
+        counters.mo_answered("unknown", "forbidden")
         log.warning("sms_mo_forbidden")
         return web.Response(status=403, text="Forbidden", headers={"Content-Type": PLAIN})
     body = await request.read()
@@ -75,6 +80,7 @@ async def handle_mo(request: web.Request) -> web.StreamResponse:
     try:
         message = parse_mo(request.method, request.rel_url.raw_query_string, request.headers, body)
     except MoParseError as exc:
+        counters.mo_answered(str(exc.source or "unknown"), "malformed")
         return _malformed(requests, exc)
     try:
         answer = await requests.answer(message)
@@ -83,7 +89,9 @@ async def handle_mo(request: web.Request) -> web.StreamResponse:
         # content"); everything unexpected is logged here, with its traceback.
         event = "sms_mo_store_failed" if isinstance(exc, StoreError) else "sms_mo_failed"
         log.exception(event, source=str(message.source))
+        counters.mo_answered(str(message.source), "unavailable")
         return _unavailable(requests, message.source)
+    counters.mo_answered(str(message.source), answer.outcome)
     _log(message, answer)
     return _reply(message.source, answer.text)
 

@@ -1,5 +1,5 @@
-"""The USSD routes: one POST route per dialect (authenticate, parse, hop, render), health
-and metrics."""
+"""The USSD routes: one POST route per dialect (authenticate, parse, hop, render). Health
+and metrics are ``health.py``'s."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ from aiohttp import web
 
 from state.errors import StoreError
 from ussd_gateway.dialects import ROUTES, DialectSpec
-from ussd_gateway.hop.metrics import CONTENT_TYPE
-from ussd_gateway.http.appkeys import ENGINE, SETTINGS, STORE
+from ussd_gateway.http.appkeys import ENGINE, SETTINGS
 from ussd_gateway.http.auth import require
 from ussd_gateway.http.middleware import DIALECT, LOGGED, Handler, cause_name, http_answer
 
@@ -46,22 +45,8 @@ def ussd_handler(spec: DialectSpec) -> Handler:
     return handle
 
 
-async def metrics(request: web.Request) -> web.Response:
-    """Prometheus exposition of the hop metrics (and the store's round trips, if counted)."""
-    body = request.app[ENGINE].metrics.render()
-    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
-
-
-async def healthz(request: web.Request) -> web.Response:
-    """Liveness and storage reachability."""
-    await request.app[STORE].ping()
-    return web.json_response({"status": "ok"})
-
-
 def add_ussd_routes(app: web.Application) -> None:
-    """Register the dialect routes, the health check and the metrics."""
+    """Register the dialect routes."""
     app[DIALECT] = {spec.path: spec for spec in ROUTES}
     for spec in ROUTES:
         app.router.add_post(spec.path, ussd_handler(spec))
-    app.router.add_get("/healthz", healthz)
-    app.router.add_get("/metrics", metrics)

@@ -27,11 +27,14 @@ from collections.abc import Callable
 from multiprocessing.connection import wait
 from types import FrameType
 
+from ussd_gateway.metrics.shared import share_between_workers
+
 _PR_SET_PDEATHSIG = 1
 
 
 def serve_workers(count: int, serve: Callable[[], None]) -> int:
     """Run ``serve`` in ``count`` forked processes until one exits; returns its status."""
+    share_between_workers()  # one /metrics for every worker: before the first fork
     context = multiprocessing.get_context("fork")
     workers = [
         context.Process(target=_worker, args=(serve,), name=f"ussd-gateway-worker-{n}")

@@ -32,6 +32,7 @@ CALLS: dict[str, Callable[[Store], Awaitable[Any]]] = {
     "claim_outbox": lambda s: s.claim_outbox(T0, limit=1, lease=30),
     "finish_outbox": lambda s: s.finish_outbox(1, status="sent", now=T0),
     "record_delivery": lambda s: s.record_delivery(delivery="delivered", now=T0, message_id=1),
+    "outbox_backlog": lambda s: s.outbox_backlog(T0),
     "sweep_sessions": lambda s: s.sweep_sessions(T0, idle=60, total=180, keep=600),
     "sweep_web": lambda s: s.sweep_web(T0, idle=60, total=180, keep=600),
     "import_subscribers": lambda s: s.import_subscribers([record("375290000000")]),

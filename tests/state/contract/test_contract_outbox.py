@@ -1,5 +1,6 @@
 """Rule 12: the outbox leases each due message to one claimer at a time, counts its
-attempts, and keeps each send's result and delivery report."""
+attempts, and keeps each send's result and delivery report; its backlog counts what is
+still pending."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import asyncio
 from contract_support import EN, RU, T0, OpenStore
 
 from state.models import ChangeSet, OutboxMessage
-from state.store import OutboxRow, Store
+from state.store import OutboxBacklog, OutboxRow, Store
 
 NOW = T0
 
@@ -132,3 +133,29 @@ async def test_concurrent_claimers_never_get_the_same_message(
     assert sorted(ids) == sorted(r.id for r in queued)
     assert all(r.attempts == 1 for r in claimed)
     assert all(r.attempts == 1 for r in await store.outbox())
+
+
+async def test_the_backlog_counts_pending_messages_and_the_oldest_ones_age(store: Store) -> None:
+    """Pending messages are backlog whether waiting, leased or put back for a retry; sent
+    and failed ones are not. The age is the oldest pending message's, from ``now``."""
+    assert await store.outbox_backlog(NOW) == OutboxBacklog(0, 0.0)
+    oldest, leased, retried, sent, failed = await _queue(store, "a", "b", "c", "d", "e")
+    await _queue(store, "newest", at=NOW + 30)
+    await store.claim_outbox(NOW + 40, limit=10, lease=300)  # every one leased
+    await store.finish_outbox(retried.id, status="pending", now=NOW + 41, retry_at=NOW + 900)
+    await store.finish_outbox(sent.id, status="sent", now=NOW + 41, provider_ref="p-1")
+    await store.finish_outbox(failed.id, status="failed", now=NOW + 41, result="rejected")
+    assert await store.outbox_backlog(NOW + 100) == OutboxBacklog(4, 100.0)
+    await store.finish_outbox(oldest.id, status="sent", now=NOW + 101)
+    await store.finish_outbox(leased.id, status="failed", now=NOW + 101, result="gave_up")
+    await store.finish_outbox(retried.id, status="sent", now=NOW + 101)
+    assert await store.outbox_backlog(NOW + 100) == OutboxBacklog(1, 70.0)  # "newest"
+    assert await store.outbox_backlog(NOW) == OutboxBacklog(1, 0.0)  # never negative
+
+
+async def test_the_backlog_is_the_same_from_every_instance(
+    store: Store, second_store: Store
+) -> None:
+    """A message committed on one instance is backlog on the other (rule 10)."""
+    await _queue(store, "x", "y", at=NOW - 7.5)
+    assert await second_store.outbox_backlog(NOW) == OutboxBacklog(2, 7.5)
