@@ -2,25 +2,39 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+# One stamp per purpose: `run` installs what running needs, `test` adds the test extra.
+RUN_STAMP  := $(VENV)/.installed-run
+TEST_STAMP := $(VENV)/.installed-test
 DEMO_DIR ?= var/demo
+HOST ?= 127.0.0.1
+PORT ?= 8080
 
-.PHONY: run test install check-menus clean bench bench-hop bench-machine bench-profile bench-quick bench-quick-pg
+.PHONY: run reset-demo test install check-menus clean bench bench-hop bench-machine bench-profile bench-quick bench-quick-pg
 
-$(STAMP): pyproject.toml
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
-	touch $(STAMP)
 
-install: $(STAMP)
+# The package and aiosmtpd, the demo's loopback SMTP server (it is in the test extra too).
+$(RUN_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e . 'aiosmtpd>=1.4'
+	touch $(RUN_STAMP)
+
+$(TEST_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(TEST_STAMP) $(RUN_STAMP)
+
+install: $(TEST_STAMP)
 
 # The demo sends SMS through Kannel's sendsms interface to ussd-smsc, a fake SMSC that
 # prints every message it is given (and records it in $(DEMO_DIR)/smsc.jsonl).
 # E-mails (temporary passwords) go to a loopback SMTP server (aiosmtpd) that prints them.
+# `make run PORT=9090` moves the gateway (and the delivery-report URL it gives the SMSC);
+# `make run RESET=1` (or `make reset-demo`) starts again from fresh demo data.
 SMSC_PORT ?= 13013
 SMTP_PORT ?= 8025
-run: $(STAMP)
+run: $(RUN_STAMP)
+	$(if $(RESET),rm -rf $(DEMO_DIR))
 	mkdir -p $(DEMO_DIR)
 	$(BIN)/ussd-smsc serve --port $(SMSC_PORT) --record $(DEMO_DIR)/smsc.jsonl & smsc=$$!; \
 	$(BIN)/python -m aiosmtpd -n -l 127.0.0.1:$(SMTP_PORT) -c simulators.mailbox.PrintLetters & smtp=$$!; \
@@ -29,41 +43,45 @@ run: $(STAMP)
 	USSD_GATEWAY_SMS_SENDER=kannel \
 	USSD_GATEWAY_KANNEL_SENDSMS_URL=http://127.0.0.1:$(SMSC_PORT)/cgi-bin/sendsms \
 	USSD_GATEWAY_KANNEL_USERNAME=tester USSD_GATEWAY_KANNEL_PASSWORD=testpw \
-	USSD_GATEWAY_SMS_DLR_URL=http://127.0.0.1:8080/sms/dlr \
-	$(BIN)/ussd-gateway demo --data-dir $(DEMO_DIR) --host 127.0.0.1 --port 8080
+	USSD_GATEWAY_SMS_DLR_URL=http://$(HOST):$(PORT)/sms/dlr \
+	$(BIN)/ussd-gateway demo --data-dir $(DEMO_DIR) --host $(HOST) --port $(PORT)
 
-test: $(STAMP)
+# The demo's database, pepper and SMS record, removed (the virtualenv stays).
+reset-demo:
+	rm -rf $(DEMO_DIR)
+
+test: $(TEST_STAMP)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
-check-menus: $(STAMP)
+check-menus: $(RUN_STAMP)
 	$(BIN)/ussd-gateway menus check
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .hypothesis
 
-bench-hop: $(STAMP)
+bench-hop: $(TEST_STAMP)
 	$(BIN)/python -m bench.hop_cost --cycles 300
 
 # The menu machine alone: µs per step on the loader's class and on ours (menus/machine.py).
-bench-machine: $(STAMP)
+bench-machine: $(TEST_STAMP)
 	$(BIN)/python -m bench.machine_cost
 
 # The gateway against the bare server under simulated handsets, one table (README: Performance).
 BENCH_SECONDS ?= 20
-bench: $(STAMP)
+bench: $(TEST_STAMP)
 	BENCH_SECONDS=$(BENCH_SECONDS) $(BIN)/python -m bench.run
 
 # Where a loaded gateway's time goes: py-spy samples it under 50 handsets (needs the bench extra).
-bench-profile: $(STAMP)
+bench-profile: $(TEST_STAMP)
 	$(BIN)/pip install --quiet -e '.[test,bench]'
 	$(BIN)/python -m bench.profile
 
 # The gateway alone at 50 and 200 handsets: run before and after an optimisation.
-bench-quick: $(STAMP)
+bench-quick: $(TEST_STAMP)
 	$(BIN)/python -m bench.quick --seconds 8 --workers $(or $(BENCH_WORKERS),1)
 
 # The same on PostgreSQL (a scratch database on USSD_TEST_PG or 127.0.0.1:5432), one and two
 # instances: hops/s, p99, CPU µs per hop of the gateway and the server, round trips per hop.
-bench-quick-pg: $(STAMP)
+bench-quick-pg: $(TEST_STAMP)
 	$(BIN)/python -m bench.quick --seconds 8 --database postgres
 	$(BIN)/python -m bench.quick --seconds 8 --database postgres --instances 2

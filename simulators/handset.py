@@ -18,10 +18,11 @@ import io
 import os
 import re
 import sys
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TextIO
+from urllib.parse import parse_qsl
 
 import aiohttp
 import yaml
@@ -80,8 +81,13 @@ class Handset:
         secret: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         new_session_id: Callable[[], str] | None = None,
+        trace: TextIO | None = None,
     ) -> None:
         self.codec = codec_for(dialect)
+        self._trace = trace
+        """Where ``--trace`` prints each request and reply, secrets masked (None: nowhere)."""
+        self._shown_inputs: tuple[str, ...] = ()
+        """The session's inputs as the trace shows them: a secret one as ``HIDDEN``."""
         self._http = http
         self._url = url.rstrip("/")
         self._secret = secret
@@ -101,6 +107,7 @@ class Handset:
         if self.state is not None:
             raise HandsetError(f"cannot dial {code}: a session is still running (abort it first)")
         session_id = self._new_id() if self._new_id else None
+        self._shown_inputs = ()
         return await self._hop(new_session(self.msisdn, code, session_id), Op.BEGIN, "")
 
     async def send(self, text: str) -> Screen:
@@ -115,22 +122,49 @@ class Handset:
         state, self.state, self.screen, self.reply = self.state, None, None, None
         request = self.codec.request(state, Op.ABORT, secret=self._secret)
         if request is not None:
-            status, _, body = await self._exchange(request)
+            status, _, body = await self._exchange(request, self._shown(state, Op.ABORT, ""))
             check_abort_reply(status, body)
+
+    @property
+    def asks_for_secret(self) -> bool:
+        """Whether the latest screen asks for a secret (:func:`asks_for_secret`)."""
+        return self.screen is not None and asks_for_secret(self.screen)
 
     async def _hop(self, state: HandsetState, op: Op, text: str) -> Screen:
         request = self.codec.request(state, op, text, secret=self._secret)
         assert request is not None  # Every dialect sends begin and continue.
+        shown_text = HIDDEN if op is Op.CONTINUE and self.asks_for_secret else text
+        shown = self._shown(state, op, shown_text)
         # Forget the session first: after an error the gateway's view of it is unknown.
         self.state = None
-        status, content_type, body = await self._exchange(request)
+        status, content_type, body = await self._exchange(request, shown)
         reply = self.codec.parse(state, status, content_type, body)
         self.state = None if reply.screen.ends else state.advanced(op, text, reply)
+        if op is Op.CONTINUE:
+            self._shown_inputs = (*self._shown_inputs, shown_text)
         self.screen, self.reply = reply.screen, reply
         return reply.screen
 
-    async def _exchange(self, request: HttpRequest) -> tuple[int, str, bytes]:
+    def _shown(self, state: HandsetState, op: Op, text: str) -> HttpRequest | None:
+        """The request as ``--trace`` prints it: the same, with every secret input (this
+        one, and earlier ones that Africa's Talking sends again) and the caller's secret
+        replaced by ``HIDDEN``."""
+        if self._trace is None:
+            return None
+        masked = replace(state, inputs=self._shown_inputs)
+        return self.codec.request(masked, op, text, secret=HIDDEN if self._secret else None)
+
+    def _print_trace(self, *lines: str) -> None:
+        if self._trace is not None:
+            for line in lines:
+                print(line, file=self._trace, flush=True)
+
+    async def _exchange(
+        self, request: HttpRequest, shown: HttpRequest | None = None
+    ) -> tuple[int, str, bytes]:
         url = self._url + request.path
+        if shown is not None:
+            self._print_trace(f"→ {shown.method} {url}", *_traced(shown.headers, shown.body))
         try:
             async with self._http.request(
                 request.method,
@@ -140,11 +174,56 @@ class Handset:
                 timeout=self._timeout,
                 allow_redirects=False,
             ) as response:
-                return response.status, response.content_type, await response.read()
+                body = await response.read()
+                self._print_trace(
+                    f"← {response.status} {response.reason}",
+                    *_traced(tuple(response.headers.items()), body, request=False),
+                )
+                return response.status, response.content_type, body
         except TimeoutError:
             raise SimulatorError(f"no reply from {url} within {self._timeout.total}s") from None
         except aiohttp.ClientError as exc:
             raise SimulatorError(f"cannot reach {url}: {exc}") from exc
+
+
+# --- secrets and the trace -----------------------------------------------------------------
+
+HIDDEN = "<hidden>"
+"""What ``--trace`` shows instead of a secret."""
+SECRET_WORDS = re.compile(r"PUK|PIN|парол|passw|код|code", re.IGNORECASE)
+"""What a screen that asks for a secret mentions outside its options (PUK1, a password, a
+code). The replies do not say which input is secret, so the handset judges by the text,
+and rather masks one input too many than one too few."""
+_OPTION_LINE = re.compile(r"^\s*\d+[.)]\s")
+_TRACED_HEADERS = {"authorization", "content-type"}
+
+
+def asks_for_secret(screen: Screen) -> bool:
+    """Whether ``screen`` asks for a secret: it continues, and a line that is not an option
+    (``2. Открыть по PUK1`` is one) mentions PUK1, a password or a code."""
+    if screen.ends:
+        return False
+    lines = screen.text.split("\n")
+    return any(SECRET_WORDS.search(line) for line in lines if not _OPTION_LINE.match(line))
+
+
+def _traced(headers: Sequence[tuple[str, str]], body: bytes, *, request: bool = True) -> list[str]:
+    """A request's or reply's headers that matter and its body, as trace lines."""
+    lines = []
+    for name, value in headers:
+        if request or name.lower() in _TRACED_HEADERS:
+            if name.lower() == "authorization":
+                value = f"{value.partition(' ')[0]} {HIDDEN}"
+            lines.append(f"  {name}: {value}")
+    text = body.decode("utf-8", errors="replace")
+    if any(
+        v.startswith("application/x-www-form-urlencoded")
+        for n, v in headers
+        if n.lower() == "content-type"
+    ):
+        text = "&".join(f"{k}={v}" for k, v in parse_qsl(text, keep_blank_values=True))
+    lines.extend(f"  {line}" for line in text.split("\n"))
+    return lines
 
 
 # --- showing screens -----------------------------------------------------------------------
@@ -311,6 +390,7 @@ async def run_script(
     out: TextIO | None = None,
     timeout: float = DEFAULT_TIMEOUT,  # noqa: ASYNC109 - per request, handed to aiohttp
     new_session_id: Callable[[], str] | None = None,
+    trace: TextIO | None = None,
 ) -> int:
     """Run a scenario (file path or already-parsed mapping); returns the exit code 0/1/2.
 
@@ -335,6 +415,7 @@ async def run_script(
             secret=secret,
             timeout=timeout,
             new_session_id=new_session_id,
+            trace=trace,
         )
     except (ScriptError, ValueError) as exc:
         say(f"ERROR: {exc}")
@@ -419,13 +500,43 @@ def _read_line(prompt: str) -> str | None:
     return line
 
 
+def line_history() -> Any | None:
+    """readline's line editing and history (arrow keys) for the prompts, when stdin is a
+    terminal; None otherwise (piped input, or no readline on this system)."""
+    if not sys.stdin.isatty():
+        return None
+    try:
+        import readline  # only for a terminal: importing it changes what input() does
+    except ImportError:
+        return None
+    return readline
+
+
+def forgetting(history: Any | None) -> Callable[[], None] | None:
+    """What drops the line just typed from ``history``: a secret is not kept for the up
+    arrow to show again."""
+    if history is None:
+        return None
+
+    def forget() -> None:
+        length = history.get_current_history_length()
+        if length:
+            history.remove_history_item(length - 1)
+
+    return forget
+
+
 async def interactive(
     handset: Handset,
     *,
     read_line: Callable[[str], str | None] = _read_line,
     out: TextIO | None = None,
+    forget: Callable[[], None] | None = None,
 ) -> int:
-    """``dial>`` / ``reply>`` loop until EOF; errors are shown and the session dropped."""
+    """``dial>`` / ``reply>`` loop until EOF; errors are shown and the session dropped.
+
+    A line typed at a screen that asks for a secret is dropped from the line history by
+    ``forget`` (readline's, in a terminal)."""
     stream = out if out is not None else sys.stdout
 
     def say(*lines: str) -> None:
@@ -439,6 +550,8 @@ async def interactive(
             say(*boxed(await handset.dial(code.strip())))
             while handset.running:
                 line = read_line("reply> ")
+                if line and forget is not None and handset.asks_for_secret:
+                    forget()
                 if line is None or line.strip() in ("", "/abort"):
                     await handset.abort()
                     say("(aborted)")
@@ -470,6 +583,12 @@ def _parser() -> argparse.ArgumentParser:
         default=DEFAULT_TIMEOUT,
         help="seconds per request (default: %(default)s)",
     )
+    parser.add_argument(
+        "--trace",
+        action="store_true",
+        help=f"print every HTTP request and reply on stderr; the caller's secret and what is "
+        f"typed at a screen asking for a PUK1, a password or a code show as {HIDDEN}",
+    )
     return parser
 
 
@@ -500,6 +619,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 async def _amain(args: argparse.Namespace, secret: str | None) -> int:
+    trace = sys.stderr if args.trace else None
     async with aiohttp.ClientSession() as http:
         if args.script is not None:
             return await run_script(
@@ -510,6 +630,7 @@ async def _amain(args: argparse.Namespace, secret: str | None) -> int:
                 secret=secret,
                 session=http,
                 timeout=args.timeout,
+                trace=trace,
             )
         handset = Handset(
             http,
@@ -518,8 +639,9 @@ async def _amain(args: argparse.Namespace, secret: str | None) -> int:
             dialect=args.dialect,
             secret=secret,
             timeout=args.timeout,
+            trace=trace,
         )
-        return await interactive(handset)
+        return await interactive(handset, forget=forgetting(line_history()))
 
 
 if __name__ == "__main__":

@@ -14,6 +14,10 @@ Dialogues (the mix): ``close`` (``*141*3*6#``, 1, 1), ``open`` (``*141*3*6#``, 2
 
     ussd-load --url http://127.0.0.1:8080 --secret S --handsets 50 --seconds 20 [--json F]
 
+The subscribers must be in the gateway's database first: ``--write-subscribers FILE`` writes
+the run's population (``--first``, ``--subscribers``) as a file for ``ussd-gateway
+subscribers import FILE`` (against ``make run``'s demo too; README, Performance).
+
 Exit status: 0 no wrong replies, 1 some, 2 usage or connection error.
 
 Over 300 lines: the load generator's handsets, their pacing, the latency histogram
@@ -25,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import csv
 import json
 import os
 import random
@@ -399,24 +404,66 @@ async def hold_sessions(
     return errors
 
 
+def write_subscribers(path: Path, *, first: int, count: int) -> range:
+    """Write subscribers ``first`` … ``first + count - 1`` as a CSV file for ``ussd-gateway
+    subscribers import``: each one's number, PUK1, client (``bench-N``, as ``bench.seed``
+    names them) and nothing else, so they start open, in Russian. Returns their indices."""
+    indices = range(first, first + count)
+    if not indices:
+        raise ValueError("--subscribers must be at least 1")
+    population.msisdn(indices[-1])  # in range, or a ValueError before anything is written
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8", newline="") as file:
+        rows = csv.writer(file)
+        rows.writerow(("msisdn", "puk1", "client_ref", "client_name"))
+        for i in indices:
+            number, puk = population.msisdn(i), population.puk(i)
+            rows.writerow((number, puk, f"bench-{i}", f"Subscriber {i}"))
+    return indices
+
+
 # --- command line --------------------------------------------------------------------------
 
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ussd-load", description=__doc__.splitlines()[0])
-    p.add_argument("--url", default="http://127.0.0.1:8080")
-    p.add_argument("--handsets", type=int, default=50)
-    p.add_argument("--seconds", type=float, default=20.0)
+    p.add_argument("--url", default="http://127.0.0.1:8080", help="the gateway (%(default)s)")
+    p.add_argument("--handsets", type=int, default=50, help="handsets at once (%(default)s)")
+    p.add_argument("--seconds", type=float, default=20.0, help="seconds measured (%(default)s)")
     p.add_argument("--warmup", type=float, default=2.0, help="seconds run but not counted")
     p.add_argument("--dialect", choices=[d.value for d in Dialect], default="native")
     p.add_argument("--mix", default="access", help="access, full, or close=1,open=1,password=1,…")
-    p.add_argument("--subscribers", type=int, default=100_000)
+    p.add_argument(
+        "--subscribers",
+        type=int,
+        default=100_000,
+        help="how many subscribers the run uses (%(default)s); they must be imported",
+    )
     p.add_argument("--first", type=int, default=0, help="index of the first subscriber")
+    p.add_argument(
+        "--write-subscribers",
+        type=Path,
+        metavar="FILE",
+        help="write the subscribers of --first and --subscribers as a CSV file for "
+        "`ussd-gateway subscribers import FILE`, and exit",
+    )
     p.add_argument("--password-rate", type=float, default=0.0, help="paced password sets per s")
     p.add_argument("--think", type=float, default=0.0, help="mean seconds between screens")
-    p.add_argument("--secret", default=os.environ.get("USSD_GATEWAY_SECRET"))
-    p.add_argument("--api-secret", default=os.environ.get("USSD_GATEWAY_API_SECRET"))
-    p.add_argument("--mo-secret", default=os.environ.get("USSD_GATEWAY_SMS_MO_SECRET"))
+    p.add_argument(
+        "--secret",
+        default=os.environ.get("USSD_GATEWAY_SECRET"),
+        help="the dialect's caller secret (default: $USSD_GATEWAY_SECRET; none in demo mode)",
+    )
+    p.add_argument(
+        "--api-secret",
+        default=os.environ.get("USSD_GATEWAY_API_SECRET"),
+        help="the front end's secret, for the codes dialogue (default: $USSD_GATEWAY_API_SECRET)",
+    )
+    p.add_argument(
+        "--mo-secret",
+        default=os.environ.get("USSD_GATEWAY_SMS_MO_SECRET"),
+        help="the MO callback's secret, for the mo dialogue (default: $USSD_GATEWAY_SMS_MO_SECRET)",
+    )
     p.add_argument("--json", type=Path, help="also write the figures to this file")
     return p
 
@@ -424,6 +471,19 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``ussd-load``."""
     args = _parser().parse_args(argv)
+    if args.write_subscribers is not None:
+        try:
+            indices = write_subscribers(
+                args.write_subscribers, first=args.first, count=args.subscribers
+            )
+        except (ValueError, OSError) as exc:
+            print(f"ussd-load: {exc}", file=sys.stderr)
+            return 2
+        print(
+            f"wrote subscribers {indices[0]}–{indices[-1]} to {args.write_subscribers}; import "
+            f"them with: ussd-gateway subscribers import {args.write_subscribers}"
+        )
+        return 0
     try:
         config = LoadConfig(
             url=args.url,

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
+from state.errors import StoreUnavailable
 from state.store import Store
 
 POSTGRES_SCHEMES = ("postgresql", "postgres")
@@ -111,8 +112,17 @@ class DatabaseLocation:
         return f"DatabaseLocation({str(self)!r})"
 
 
-async def open_store(location: DatabaseLocation, *, pool_size: int = DEFAULT_POOL_SIZE) -> Store:
-    """Open (and migrate) the store at ``location``; an SQLite file's directory is created."""
+async def open_store(
+    location: DatabaseLocation, *, pool_size: int = DEFAULT_POOL_SIZE, must_exist: bool = False
+) -> Store:
+    """Open (and migrate) the store at ``location``.
+
+    An SQLite file is created (with its directory) unless ``must_exist``: then only an
+    existing file is opened, and a missing one is :class:`~state.errors.StoreUnavailable`
+    naming the location, with nothing created (administration must work on the database
+    the gateway uses, never on a new empty one). A PostgreSQL database is never created
+    here: the server refuses to connect to one that does not exist.
+    """
     if location.is_postgres:
         from state.postgres import PostgresStore  # asyncpg only where PostgreSQL is used
 
@@ -121,5 +131,9 @@ async def open_store(location: DatabaseLocation, *, pool_size: int = DEFAULT_POO
     from state.sqlite import SqliteStore
 
     assert location.path is not None
+    if must_exist:
+        if not location.path.is_file():
+            raise StoreUnavailable(f"no SQLite database at {location} (nothing created)")
+        return await SqliteStore.open(location.path, create=False)
     location.path.parent.mkdir(parents=True, exist_ok=True)
     return await SqliteStore.open(location.path)

@@ -102,8 +102,9 @@ def _driver_error(exc: BaseException) -> StoreError:
 
 
 async def _copy(source: DatabaseLocation, target: DatabaseLocation) -> list[TableCount]:
-    for location in (source, target):  # bring both to this code's schema
-        store = await open_store(location, pool_size=1)
+    for location, must_exist in ((source, True), (target, False)):  # this code's schema
+        # The source must be there: a mistyped SQLite path would copy an empty new file.
+        store = await open_store(location, pool_size=1, must_exist=must_exist)
         await store.close()
     src, dst = await _tables(source), await _tables(target)
     try:

@@ -8,6 +8,10 @@ for the account front door, optionally: ``account`` (the client's account number
 ``puk_registration`` (yes/no) and ``role`` (administrator | supervisor).
 A subscriber without a client gets a client of its own (an individual). PUK1 values are
 keyed-hashed here and appear in no error message.
+
+Any other column or key is an error, and every error names its place: ``file:line`` (the
+CSV's line; the line a YAML item starts on, and its position in the list). A CSV's
+delimiter is ``,``, ``;`` or tab, detected, or given.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -31,49 +35,156 @@ _PUK = re.compile(r"[0-9]{8}")
 LANGUAGES = ("ru", "en")
 
 
-def read_subscriber_file(path: Path, pepper: Pepper) -> list[SubscriberRecord]:
+COLUMNS = (
+    "msisdn",
+    "puk1",
+    "client_ref",
+    "client_kind",
+    "client_name",
+    "lang",
+    "account",
+    "identity",
+    "email",
+    "contact_msisdn",
+    "activity",
+    "subscription_fee",
+    "puk_registration",
+    "role",
+)
+"""Every column (CSV) or key (YAML) a subscriber file may have; any other is an error."""
+DELIMITERS = {"comma": ",", "semicolon": ";", "tab": "\t", "\\t": "\t"}
+"""Names a CSV delimiter may be given by (besides the character itself)."""
+_DETECTED = ",;\t"
+_SAMPLE = 64 * 1024
+
+
+def read_subscriber_file(
+    path: Path, pepper: Pepper, delimiter: str | None = None
+) -> list[SubscriberRecord]:
     """Parse ``path`` (``.csv``, ``.yaml``/``.yml``) into records.
 
+    A CSV's ``delimiter`` is detected among ``,``, ``;`` and tab unless given. Each record's
+    ``origin`` says where it was read (``file:line``), for errors found later too.
+
     Raises:
-        SubscriberImportError: naming the file, the record and the reason.
+        SubscriberImportError: naming the file and line, and the reason (never a PUK1).
     """
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise SubscriberImportError(str(path), f"cannot read: {exc.__class__.__name__}") from exc
     if path.suffix.lower() == ".csv":
-        rows: Iterable[tuple[str, Any]] = (
-            (f"{path}:{i}", row) for i, row in enumerate(csv.DictReader(io.StringIO(text)), start=2)
-        )
+        rows: Iterable[tuple[str, Any]] = _csv_rows(text, str(path), delimiter)
     elif path.suffix.lower() in (".yaml", ".yml"):
+        if delimiter is not None:
+            raise SubscriberImportError(str(path), "a delimiter is for CSV files only")
         rows = _yaml_rows(text, str(path))
     else:
         raise SubscriberImportError(str(path), "use a .csv or .yaml file")
-    records = [to_record(where, row, pepper) for where, row in rows]
-    seen: set[str] = set()
-    for rec in records:
-        if rec.msisdn in seen:
-            raise SubscriberImportError(str(path), f"{rec.msisdn} appears twice")
-        seen.add(rec.msisdn)
+    records: list[SubscriberRecord] = []
+    first: dict[str, str] = {}
+    for where, row in rows:
+        rec = to_record(where, row, pepper)
+        if rec.msisdn in first:
+            raise SubscriberImportError(
+                where, f"{rec.msisdn} appears twice (first at {first[rec.msisdn]})"
+            )
+        first[rec.msisdn] = where
+        records.append(rec)
     return records
+
+
+def detect_delimiter(text: str) -> str:
+    """The CSV's delimiter among ``,``, ``;`` and tab: the one that splits the header line
+    into columns including ``msisdn``; if that does not tell, :class:`csv.Sniffer`'s guess
+    from the first lines; a comma if neither does."""
+    header = next((line for line in text.splitlines() if line.strip()), "")
+    fitting = [
+        d for d in _DETECTED if "msisdn" in (part.strip().strip('"') for part in header.split(d))
+    ]
+    if len(fitting) == 1:
+        return fitting[0]
+    try:
+        return csv.Sniffer().sniff(text[:_SAMPLE], delimiters=_DETECTED).delimiter
+    except csv.Error:
+        return ","
+
+
+def _csv_rows(text: str, file: str, delimiter: str | None) -> Iterator[tuple[str, Any]]:
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter or detect_delimiter(text))
+    header: list[str] | None = None
+    try:
+        for fields in reader:
+            where = f"{file}:{reader.line_num}"
+            if not any(value.strip() for value in fields):
+                continue  # a blank line
+            if header is None:
+                header = _header(where, fields)
+                continue
+            if len(fields) > len(header):
+                raise SubscriberImportError(
+                    where, f"{len(fields)} values for {len(header)} columns"
+                )
+            yield where, dict(zip(header, fields, strict=False))
+    except csv.Error:
+        raise SubscriberImportError(f"{file}:{reader.line_num}", "not valid CSV") from None
+    if header is None:
+        raise SubscriberImportError(file, "empty: expected a header line (msisdn,puk1,…)")
+
+
+def _header(where: str, fields: list[str]) -> list[str]:
+    names = [name.strip() for name in fields]
+    for name in names:
+        _known(where, name, "column")
+    for name in ("msisdn", "puk1"):
+        if name not in names:
+            raise SubscriberImportError(where, f"no {name} column")
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise SubscriberImportError(where, f"column {twice[0]!r} appears twice")
+    return names
+
+
+def _known(where: str, name: object, what: str) -> None:
+    if name in COLUMNS:
+        return
+    if name == "":
+        raise SubscriberImportError(where, f"a {what} without a name (a delimiter too many?)")
+    raise SubscriberImportError(
+        where, f"unknown {what} {str(name)!r} (known: {', '.join(COLUMNS)})"
+    )
 
 
 def _yaml_rows(text: str, file: str) -> list[tuple[str, Any]]:
     try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
         doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise SubscriberImportError(file, "not valid YAML") from exc
-    if isinstance(doc, Mapping):
-        doc = doc.get("subscribers")
-    if not isinstance(doc, list):
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{file}:{mark.line + 1}" if mark is not None else file
+        raise SubscriberImportError(where, "not valid YAML") from None
+    if isinstance(doc, Mapping) and isinstance(node, yaml.MappingNode):
+        items: Any = None
+        for key, value in node.value:
+            if key.value != "subscribers":
+                where = f"{file}:{key.start_mark.line + 1}"
+                raise SubscriberImportError(where, f"unknown key {key.value!r} (subscribers:)")
+            items = value
+        node, doc = items, doc.get("subscribers")
+    if not isinstance(doc, list) or not isinstance(node, yaml.SequenceNode):
         raise SubscriberImportError(file, "expected a list of subscribers")
-    return [(f"{file}: subscriber {i}", row) for i, row in enumerate(doc, start=1)]
+    return [
+        (f"{file}:{item.start_mark.line + 1}: subscriber {i}", row)
+        for i, (item, row) in enumerate(zip(node.value, doc, strict=True), start=1)
+    ]
 
 
 def to_record(where: str, row: Any, pepper: Pepper) -> SubscriberRecord:
     """Validate one row and hash its PUK1."""
     if not isinstance(row, Mapping):
         raise SubscriberImportError(where, "expected a mapping of fields")
+    for key in row:
+        _known(where, key, "field")
     try:
         msisdn = normalize_msisdn(str(row.get("msisdn") or ""))
     except InvalidMsisdn as exc:
@@ -107,6 +218,7 @@ def to_record(where: str, row: Any, pepper: Pepper) -> SubscriberRecord:
         subscription_fee=_yes_no(row, "subscription_fee", where),
         puk_registration=_yes_no(row, "puk_registration", where),
         role=_choice(row, "role", Role, where),
+        origin=where,
     )
 
 

@@ -54,7 +54,11 @@ Every backend keeps these rules; a test in the contract suite pins each one.
     the age of the oldest; sent and failed ones are history, not backlog.
 13. **Import** creates or updates subscribers and their clients (clients by reference; a
     field given as None keeps its value; an updated subscriber's version advances) and never
-    touches access, passwords, failures or locks.
+    touches access, passwords, failures or locks. A record that would change an existing
+    client's kind or name (each record sees the ones before it) refuses the whole import
+    (:class:`~state.errors.SubscriberImportError` naming the record's origin, nothing
+    written) unless ``update_clients`` is given; then each such change is audited
+    (``client_updated``, with the kind and name before and after) in the same transaction.
 14. **Errors.** A backend never lets a driver exception through: a database it cannot reach
     is :class:`~state.errors.StoreUnavailable`, any other database failure
     :class:`~state.errors.StoreError`; after either, nothing of the call is written.
@@ -65,14 +69,16 @@ the commit rules every backend keeps; it is read as one document.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
+from state.errors import SubscriberImportError
 from state.models import (
     Activity,
     AuditEntry,
     ChangeSet,
+    Channel,
     Client,
     ClientKind,
     LoginChallenge,
@@ -107,6 +113,8 @@ class SubscriberRecord:
     """The "registration by PUK1" option; None leaves it as it is."""
     role: Role | None = None
     """A role granted on the client's application; None leaves it as it is."""
+    origin: str | None = field(default=None, compare=False)
+    """Where the record was read (``file:line``), for an error the store finds in it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +123,66 @@ class ImportSummary:
 
     created: int
     updated: int
+    clients_updated: int = 0
+    """Records that changed an existing client's kind or name (``update_clients``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ClientChange:
+    """A record that changes an existing client's kind or name (rule 13)."""
+
+    record: SubscriberRecord
+    before: tuple[ClientKind, str]
+    """The client's kind and name as they were."""
+
+    def describe(self) -> str:
+        """What changes, for people: ``client 'acme': kind a → b, name 'x' → 'y'``."""
+        kind, name = self.before
+        parts = []
+        if kind != self.record.client_kind:
+            parts.append(f"kind {kind} → {self.record.client_kind}")
+        if name != self.record.client_name:
+            parts.append(f"name {name!r} → {self.record.client_name!r}")
+        return f"client {self.record.client_ref!r}: {', '.join(parts)}"
+
+    def audit(self, at: float) -> AuditEntry:
+        """The audit entry of the change (names and kinds are no secrets)."""
+        kind, name = self.before
+        detail = {
+            "client_ref": self.record.client_ref,
+            "kind": [str(kind), str(self.record.client_kind)],
+            "name": [name, self.record.client_name],
+        }
+        return AuditEntry(self.record.msisdn, "client_updated", "import", Channel.CLI, at, detail)
+
+
+def client_changes(
+    records: Sequence[SubscriberRecord], stored: Mapping[str, tuple[ClientKind, str]]
+) -> list[ClientChange]:
+    """The records that change a client's kind or name: ``stored`` maps the references of
+    existing clients to their kind and name; each record sees the records before it."""
+    known = dict(stored)
+    changes = []
+    for rec in records:
+        before = known.get(rec.client_ref)
+        after = (ClientKind(rec.client_kind), rec.client_name)
+        if before is not None and before != after:
+            changes.append(ClientChange(rec, before))
+        known[rec.client_ref] = after
+    return changes
+
+
+def refuse_client_changes(changes: Sequence[ClientChange]) -> None:
+    """Raise :class:`~state.errors.SubscriberImportError` for the first changes, if any."""
+    if not changes:
+        return
+    first = changes[0]
+    reason = f"would change {first.describe()}"
+    if len(changes) > 1:
+        rest = ", ".join(c.record.origin or c.record.msisdn for c in changes[1:6])
+        more = " …" if len(changes) > 6 else ""
+        reason += f" (and {len(changes) - 1} more rows change clients: {rest}{more})"
+    raise SubscriberImportError(first.record.origin or f"subscriber {first.record.msisdn}", reason)
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,8 +367,11 @@ class Maintenance(Protocol):
     async def sweep_web(self, now: float, *, idle: float, total: float, keep: float) -> SweepResult:
         """End web sessions past their idle or total time; purge old sessions and challenges."""
 
-    async def import_subscribers(self, records: Sequence[SubscriberRecord]) -> ImportSummary:
-        """Create or update subscribers and their clients; access and password untouched."""
+    async def import_subscribers(
+        self, records: Sequence[SubscriberRecord], *, update_clients: bool = False
+    ) -> ImportSummary:
+        """Create or update subscribers and their clients; access and password untouched.
+        A change of an existing client's kind or name needs ``update_clients`` (rule 13)."""
 
     async def audit_log(
         self, *, msisdn: str | None = None, since: float | None = None, limit: int = 100

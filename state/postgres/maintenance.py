@@ -9,11 +9,20 @@ sweeps cannot deadlock with commits.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
+from state.models import ClientKind
 from state.postgres.pool import Link, Row, transaction
 from state.postgres.rows import OUTBOX_COLUMNS, outbox_row, text
-from state.store import ImportSummary, OutboxRow, SubscriberRecord, SweepResult
+from state.store import (
+    ImportSummary,
+    OutboxRow,
+    SubscriberRecord,
+    SweepResult,
+    client_changes,
+    refuse_client_changes,
+)
 
 # Rule 12: the subquery leases due messages nobody else is leasing right now; RETURNING
 # gives them with their new lease and attempts (returned rows have no order: sort by id).
@@ -90,6 +99,14 @@ _IMPORT = (
 )
 
 
+# Rule 13's check: the kind and name of every client the import names, locked until it
+# commits (a concurrent import of the same clients waits, then sees these changes).
+_IMPORT_CLIENTS = "SELECT ref, kind, name FROM clients WHERE ref = ANY($1::text[]) FOR UPDATE"
+_IMPORT_AUDIT = (
+    "INSERT INTO audit (at, msisdn, action, actor, channel, detail) VALUES ($1, $2, $3, $4, $5, $6)"
+)
+
+
 async def claim_outbox(link: Link, now: float, limit: int, lease: float) -> list[OutboxRow]:
     """Lease up to ``limit`` due messages (one statement)."""
     rows = await link.fetch(_CLAIM, now, now + lease, limit)
@@ -136,9 +153,12 @@ async def sweep_web(link: Link, now: float, idle: float, total: float, keep: flo
     return SweepResult(row[0], row[1])
 
 
-async def import_subscribers(link: Link, records: Sequence[SubscriberRecord]) -> ImportSummary:
-    """Create or update every record in one transaction (``BEGIN``, one pipelined batch,
-    ``COMMIT``): each record sees the ones before it, as if imported one by one."""
+async def import_subscribers(
+    link: Link, records: Sequence[SubscriberRecord], update_clients: bool
+) -> ImportSummary:
+    """Create or update every record in one transaction (``BEGIN``, the clients it names
+    read and locked, one pipelined batch, the audit of client changes, ``COMMIT``): each
+    record sees the ones before it, as if imported one by one."""
     if not records:
         return ImportSummary(0, 0)
     args = [
@@ -161,9 +181,23 @@ async def import_subscribers(link: Link, records: Sequence[SubscriberRecord]) ->
         for r in records
     ]
 
-    async def body() -> list[Row]:
-        return await link.fetchmany(_IMPORT, args)
+    refs = sorted({r.client_ref for r in records})
 
-    rows = await transaction(link, body)
+    async def body() -> tuple[list[Row], int]:
+        found = await link.fetch(_IMPORT_CLIENTS, refs)
+        changes = client_changes(records, {r[0]: (ClientKind(r[1]), r[2]) for r in found})
+        if not update_clients:
+            refuse_client_changes(changes)  # raised inside: the transaction rolls back
+        written = await link.fetchmany(_IMPORT, args)
+        if changes:
+            at = time.time()
+            entries = [c.audit(at) for c in changes]
+            await link.executemany(
+                _IMPORT_AUDIT,
+                [(e.at, e.msisdn, e.action, e.actor, str(e.channel), e.detail) for e in entries],
+            )
+        return written, len(changes)
+
+    rows, clients_updated = await transaction(link, body)
     created = sum(1 for r in rows if r[0] == 0)
-    return ImportSummary(created, len(rows) - created)
+    return ImportSummary(created, len(rows) - created, clients_updated)

@@ -260,11 +260,14 @@ class PostgresStore:
 
         await self._db.run(work)
 
-    async def import_subscribers(self, records: Sequence[SubscriberRecord]) -> ImportSummary:
-        """Create or update subscribers and their clients; access and password untouched."""
+    async def import_subscribers(
+        self, records: Sequence[SubscriberRecord], *, update_clients: bool = False
+    ) -> ImportSummary:
+        """Create or update subscribers and their clients; access and password untouched.
+        A change of an existing client's kind or name needs ``update_clients`` (rule 13)."""
 
         async def work(link: Link) -> ImportSummary:
-            return await maintenance.import_subscribers(link, records)
+            return await maintenance.import_subscribers(link, records, update_clients)
 
         return await self._db.run(work)
 

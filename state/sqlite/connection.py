@@ -14,6 +14,7 @@ import asyncio
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TypeVar
 
 import aiosqlite
@@ -39,14 +40,21 @@ class Connection:
         self._closed = False
 
     @classmethod
-    async def open(cls, path: str) -> Connection:
-        """Connect the writer (configured) and the reader to the file at ``path``."""
+    async def open(cls, path: str, *, create: bool = True) -> Connection:
+        """Connect the writer (configured) and the reader to the file at ``path``.
+
+        With ``create`` False the file must exist already (SQLite's ``mode=rw``): a missing
+        one is :class:`StoreUnavailable` and nothing is created.
+        """
+        target, uri = (path, False) if create else (existing_file_uri(path), True)
         try:
             # Tried first with the standard library: when aiosqlite's connect fails, its
             # worker thread ends by resolving a future on a loop that may be gone by then.
-            await asyncio.to_thread(_probe, path)
-            writer = await aiosqlite.connect(path, isolation_level=None)
+            await asyncio.to_thread(_probe, target, uri)
+            writer = await aiosqlite.connect(target, isolation_level=None, uri=uri)
         except sqlite3.Error as exc:  # no such directory, no permission, not a database
+            if not create and not _is_file(path):
+                raise StoreUnavailable(f"no SQLite database at {path} (nothing created)") from exc
             raise StoreUnavailable(f"cannot open the database: {exc.__class__.__name__}") from exc
         connection = cls(writer, None)
         try:
@@ -122,8 +130,17 @@ def immediate(db: sqlite3.Connection) -> Iterator[None]:
 BUSY = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
 
 
-def _probe(path: str) -> None:
-    sqlite3.connect(path).close()
+def existing_file_uri(path: str) -> str:
+    """The URI that opens ``path`` only if the file exists (read-write, never created)."""
+    return Path(path).absolute().as_uri() + "?mode=rw"
+
+
+def _is_file(path: str) -> bool:
+    return Path(path).is_file()
+
+
+def _probe(target: str, uri: bool) -> None:
+    sqlite3.connect(target, uri=uri).close()
 
 
 def open_reader(path: str) -> sqlite3.Connection:

@@ -12,6 +12,7 @@ discipline this file shows.
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -21,6 +22,7 @@ from state.models import (
     AuditEntry,
     ChangeSet,
     Client,
+    ClientKind,
     LoginChallenge,
     OtpCode,
     OtpGuard,
@@ -40,6 +42,8 @@ from state.store import (
     OutboxRow,
     SubscriberRecord,
     SweepResult,
+    client_changes,
+    refuse_client_changes,
 )
 
 
@@ -52,9 +56,10 @@ class SqliteStore:
         self._group = GroupCommit(db.run)
 
     @classmethod
-    async def open(cls, path: str | Path) -> SqliteStore:
-        """Open (creating if needed) and migrate the database at ``path``."""
-        db = await Connection.open(str(path))
+    async def open(cls, path: str | Path, *, create: bool = True) -> SqliteStore:
+        """Open and migrate the database at ``path``: created if needed, or with ``create``
+        False only an existing file (else :class:`~state.errors.StoreUnavailable`)."""
+        db = await Connection.open(str(path), create=create)
         try:
             await db.run(migrate)
             db.open_reader(str(path))
@@ -202,12 +207,23 @@ class SqliteStore:
         # Concurrent commits share one transaction and one fsync (group_commit.py).
         await self._group.submit(write)
 
-    async def import_subscribers(self, records: Sequence[SubscriberRecord]) -> ImportSummary:
-        """Create or update subscribers and their clients; access and password untouched."""
+    async def import_subscribers(
+        self, records: Sequence[SubscriberRecord], *, update_clients: bool = False
+    ) -> ImportSummary:
+        """Create or update subscribers and their clients; access and password untouched.
+        A change of an existing client's kind or name needs ``update_clients`` (rule 13)."""
 
         def write(db: sqlite3.Connection) -> ImportSummary:
             created = updated = 0
             with immediate(db):
+                stored = {}
+                for ref in {rec.client_ref for rec in records}:
+                    row = db.execute("SELECT kind, name FROM clients WHERE ref = ?", (ref,))
+                    for kind, name in row:
+                        stored[ref] = (ClientKind(kind), name)
+                changes = client_changes(records, stored)
+                if not update_clients:
+                    refuse_client_changes(changes)
                 for rec in records:
                     db.execute(
                         "INSERT INTO clients (ref, kind, name, account, identity_digest, email,"
@@ -262,7 +278,10 @@ class SqliteStore:
                             rec.msisdn,
                         ),
                     )
-            return ImportSummary(created, updated)
+                if changes:
+                    at = time.time()
+                    apply_changes(db, ChangeSet(audit=tuple(c.audit(at) for c in changes)))
+            return ImportSummary(created, updated, len(changes))
 
         return await self._db.run(write)
 

@@ -90,3 +90,22 @@ async def test_a_path_opens_an_sqlite_store_creating_its_directory(tmp_path: Pat
         assert (tmp_path / "new" / "gw.sqlite3").exists()
     finally:
         await store.close()
+
+
+async def test_an_existing_store_only_creates_nothing(tmp_path: Path) -> None:
+    """``must_exist`` (the admin commands): a missing SQLite file is StoreUnavailable naming
+    it, and neither the file nor its directory appears; down at the connection too
+    (SQLite's ``mode=rw``), so a file removed meanwhile is not made again."""
+    from state.errors import StoreUnavailable
+
+    missing = tmp_path / "nowhere" / "gw.sqlite3"
+    with pytest.raises(StoreUnavailable, match=f"no SQLite database at {missing}"):
+        await open_store(DatabaseLocation(path=missing), must_exist=True)
+    with pytest.raises(StoreUnavailable, match="no SQLite database at"):
+        await SqliteStore.open(tmp_path / "gone.sqlite3", create=False)
+    assert list(tmp_path.iterdir()) == []
+    made = await open_store(DatabaseLocation(path=tmp_path / "gw.sqlite3"))
+    await made.close()
+    again = await open_store(DatabaseLocation(path=tmp_path / "gw.sqlite3"), must_exist=True)
+    assert await again.get_subscriber("375291234567") is None
+    await again.close()

@@ -103,3 +103,94 @@ def test_bad_account_columns(tmp_path: Path, columns: str, values: str, fragment
     with pytest.raises(SubscriberImportError, match=re.escape(fragment)) as caught:
         read_subscriber_file(path, Pepper.from_hex("5e" * 32))
     assert "4417033" not in str(caught.value) and "190234567" not in str(caught.value)
+
+
+def test_an_unknown_column_is_an_error_naming_it(tmp_path: Path) -> None:
+    """A misspelt column is not silently ignored: the header line and the name are given."""
+    path = tmp_path / "subs.csv"
+    path.write_text("msisdn,puk1,client_nmae\n375291234567,12345678,ACME\n", encoding="utf-8")
+    with pytest.raises(SubscriberImportError) as err:
+        read_subscriber_file(path, PEPPER)
+    assert err.value.where == f"{path}:1" and "unknown column 'client_nmae'" in err.value.reason
+
+
+def test_an_unknown_yaml_key_is_an_error_with_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "subs.yaml"
+    path.write_text(
+        "subscribers:\n"
+        "  - {msisdn: '80441234567', puk1: '11223344'}\n"
+        "  - msisdn: '80441234568'\n"
+        "    puk1: '11223345'\n"
+        "    lnag: en\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(SubscriberImportError) as err:
+        read_subscriber_file(path, PEPPER)
+    assert err.value.where == f"{path}:3: subscriber 2" and "unknown field 'lnag'" in err.value.reason
+
+
+def test_every_error_carries_its_line(tmp_path: Path) -> None:
+    """CSV: the file's own line (blank lines and quoted line breaks counted); YAML: the line
+    the item starts on and its position; a duplicate names both places."""
+    path = tmp_path / "subs.csv"
+    path.write_text(
+        'msisdn,puk1,client_name\n375291234567,12345678,"Two\nlines"\n\n375291234568,1234,x\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(SubscriberImportError) as err:
+        read_subscriber_file(path, PEPPER)
+    assert err.value.where == f"{path}:5" and "puk1" in err.value.reason
+    path.write_text("msisdn,puk1\n375291234567,12345678\n80291234567,87654321\n", encoding="utf-8")
+    with pytest.raises(SubscriberImportError) as err:
+        read_subscriber_file(path, PEPPER)
+    assert err.value.where == f"{path}:3" and f"first at {path}:2" in err.value.reason
+    path.write_text("msisdn,puk1\n375291234567,12345678,extra\n", encoding="utf-8")
+    with pytest.raises(SubscriberImportError, match="3 values for 2 columns") as err:
+        read_subscriber_file(path, PEPPER)
+    assert err.value.where == f"{path}:2"
+    yaml_path = tmp_path / "subs.yaml"
+    yaml_path.write_text(
+        "- {msisdn: '80441234567', puk1: '11223344'}\n\n- {msisdn: '80441234568', puk1: '1'}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(SubscriberImportError) as err:
+        read_subscriber_file(yaml_path, PEPPER)
+    assert err.value.where == f"{yaml_path}:3: subscriber 2" and "puk1" in err.value.reason
+    yaml_path.write_text("- {msisdn: '80441234567'\n  puk1: [\n", encoding="utf-8")
+    with pytest.raises(SubscriberImportError, match="not valid YAML") as err:
+        read_subscriber_file(yaml_path, PEPPER)
+    assert err.value.where.startswith(f"{yaml_path}:")
+
+
+def test_records_know_where_they_were_read(tmp_path: Path) -> None:
+    """The origin travels with the record, for errors the store finds (a client change)."""
+    path = tmp_path / "subs.csv"
+    path.write_text("msisdn,puk1\n\n375291234567,12345678\n", encoding="utf-8")
+    (record,) = read_subscriber_file(path, PEPPER)
+    assert record.origin == f"{path}:3"
+
+
+@pytest.mark.parametrize("delimiter", [";", "\t"])
+def test_the_delimiter_is_detected(tmp_path: Path, delimiter: str) -> None:
+    """A spreadsheet's export with semicolons or tabs reads as well as commas, also when
+    every name holds a comma (which a guess from frequencies alone would take)."""
+    path = tmp_path / "subs.csv"
+    lines = [
+        ["msisdn", "puk1", "client_ref", "client_kind", "client_name"],
+        ["375291234567", "12345678", "acme", "legal_entity", "ACME, Ltd"],
+        ["375291234568", "87654321", "beta", "legal_entity", "Beta, Ltd"],
+    ]
+    path.write_text("\n".join(delimiter.join(line) for line in lines) + "\n", encoding="utf-8")
+    first, second = read_subscriber_file(path, PEPPER)
+    assert (first.msisdn, first.client_name, second.client_ref) == (
+        "375291234567", "ACME, Ltd", "beta")
+
+
+def test_the_delimiter_can_be_given(tmp_path: Path) -> None:
+    """``--delimiter ;``: the file is read with it, whatever a guess would say."""
+    path = tmp_path / "subs.csv"
+    path.write_text("msisdn;puk1\n375291234567;12345678\n", encoding="utf-8")
+    (record,) = read_subscriber_file(path, PEPPER, ";")
+    assert record.msisdn == "375291234567"
+    with pytest.raises(SubscriberImportError, match="unknown column 'msisdn;puk1'"):
+        read_subscriber_file(path, PEPPER, ",")

@@ -1,5 +1,6 @@
 """Rule 13: import creates or updates subscribers and their clients; a field given as None
-keeps its value; access, passwords, failures and locks are never touched."""
+keeps its value; access, passwords, failures and locks are never touched; a client's kind
+or name changes only when asked for, and then audited."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from contract_support import (
     unique_msisdn,
 )
 
-from state.errors import ConcurrentUpdate
+from state.errors import ConcurrentUpdate, SubscriberImportError
 from state.models import Activity, ChangeSet, ClientKind, ClosedBy, Role
 from state.store import ImportSummary, Store
 
@@ -155,7 +156,7 @@ async def test_a_field_given_as_none_keeps_its_value(store: Store) -> None:
     )
     await store.import_subscribers([full])
     bare = record(msisdn, "client:full", client_kind=ClientKind.LEGAL_ENTITY, client_name="Renamed")
-    await store.import_subscribers([bare])
+    await store.import_subscribers([bare], update_clients=True)
     sub = await subscriber(store, msisdn)
     assert (sub.puk_registration, sub.role, sub.client_kind) == (
         True,
@@ -220,3 +221,68 @@ async def test_a_field_given_again_replaces_its_value(store: Store) -> None:
     )
     assert await store.client_by(account="A-2") is None
     assert await store.client_by(account="A-3") == client
+
+
+async def test_a_change_of_a_clients_kind_or_name_is_refused_unless_asked(store: Store) -> None:
+    """A record that renames a client, or changes its kind, refuses the whole import (naming
+    the record's origin, nothing written); with ``update_clients`` it is made."""
+    newcomer = unique_msisdn()
+    renaming = record(RU, "client:ru", client_name="Renamed", origin="subs.csv:3")
+    with pytest.raises(SubscriberImportError) as refused:
+        await store.import_subscribers([record(newcomer), renaming])
+    assert refused.value.where == "subs.csv:3"
+    assert "client 'client:ru'" in refused.value.reason and "'Renamed'" in refused.value.reason
+    assert await store.get_subscriber(newcomer) is None
+    sub = await subscriber(store, RU)
+    client = await store.get_client(sub.client_id)
+    assert client is not None and client.name == f"Client {RU}"
+    assert [e.action for e in await store.audit_log(msisdn=RU)] == []
+
+    kind = record(EN, "client:en", lang="en", client_kind=ClientKind.SOLE_PROPRIETOR)
+    with pytest.raises(SubscriberImportError, match="kind individual → sole_proprietor"):
+        await store.import_subscribers([kind])
+    assert (await subscriber(store, EN)).client_kind == ClientKind.INDIVIDUAL
+
+
+async def test_asked_for_client_changes_are_made_and_audited(store: Store) -> None:
+    """With ``update_clients`` each changing record is made and audited once, in the
+    import's transaction; records that change nothing of the client are not audited."""
+    summary = await store.import_subscribers(
+        [
+            record(RU, "client:ru", client_name="Renamed"),
+            record(ACME_1, "client:acme", client_kind=ClientKind.SOLE_PROPRIETOR, client_name="ACME"),
+            record(ACME_2, "client:acme", client_kind=ClientKind.SOLE_PROPRIETOR, client_name="ACME"),
+            record(EN, "client:en", lang="en"),
+        ],
+        update_clients=True,
+    )
+    assert summary == ImportSummary(created=0, updated=4, clients_updated=2)
+    client = await store.get_client((await subscriber(store, RU)).client_id)
+    assert client is not None and client.name == "Renamed"
+    (renamed,) = await store.audit_log(msisdn=RU)
+    assert (renamed.action, renamed.actor, str(renamed.channel)) == ("client_updated", "import", "cli")
+    assert renamed.detail == {
+        "client_ref": "client:ru",
+        "kind": ["individual", "individual"],
+        "name": [f"Client {RU}", "Renamed"],
+    }
+    (kind,) = await store.audit_log(msisdn=ACME_1)
+    assert kind.detail["kind"] == ["legal_entity", "sole_proprietor"]
+    assert await store.audit_log(msisdn=ACME_2) == []
+    assert await store.audit_log(msisdn=EN) == []
+    again = await store.import_subscribers([record(RU, "client:ru", client_name="Renamed")])
+    assert again == ImportSummary(0, 1, 0)
+
+
+async def test_records_of_one_import_see_the_ones_before_them(store: Store) -> None:
+    """A client created by one record and renamed by a later one is a change too."""
+    first, second = unique_msisdn(), unique_msisdn()
+    rows = [
+        record(first, "client:twice", client_name="One", origin="f.csv:2"),
+        record(second, "client:twice", client_name="Two", origin="f.csv:3"),
+    ]
+    with pytest.raises(SubscriberImportError) as refused:
+        await store.import_subscribers(rows)
+    assert refused.value.where == "f.csv:3"
+    assert await store.get_subscriber(first) is None
+    assert await store.import_subscribers(rows, update_clients=True) == ImportSummary(2, 0, 1)

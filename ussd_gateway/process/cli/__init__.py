@@ -50,12 +50,22 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     args = build_parser().parse_args(argv)
     out = out or sys.stdout
     try:
-        settings = Settings.load(args.config, os.environ)
-        return int(args.run(settings, args, out))
-    except (ConfigError, MenuDefinitionError, MenuSyntaxError, CoreError, ValueError) as exc:
-        # Clear one-line errors for operators; StoreError messages never carry secrets.
-        print(f"ussd-gateway: {exc}", file=sys.stderr)
-        return 2
+        try:
+            settings = Settings.load(args.config, os.environ)
+            status = int(args.run(settings, args, out))
+        except (ConfigError, MenuDefinitionError, MenuSyntaxError, CoreError, ValueError) as exc:
+            # Clear one-line errors for operators; StoreError messages never carry secrets.
+            print(f"ussd-gateway: {exc}", file=sys.stderr)
+            status = 2
+        out.flush()  # here, where a reader gone away can still be answered quietly
+        return status
+    except BrokenPipeError:
+        # `… | head -1` left early. Python's recipe (the signal module's documentation):
+        # what is still buffered goes to /dev/null, and the exit status is 141, as a shell
+        # reports a program that SIGPIPE ended (`set -o pipefail` sees it as for any tool).
+        if out is sys.stdout:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":

@@ -36,12 +36,28 @@ def _cmd_menus_diagram(settings: Settings, args: argparse.Namespace, out: TextIO
 
 def add_commands(sub: Any) -> None:
     """``menus check [FILES…]`` and ``menus diagram NAME``."""
-    menus = sub.add_parser("menus").add_subparsers(dest="what", required=True)
+    menus = sub.add_parser(
+        "menus",
+        help="check menu files, draw a menu",
+        description="Work on the YAML menus.",
+    ).add_subparsers(dest="what", required=True, metavar="check|diagram")
     check = menus.add_parser(
-        "check", help="validate menu files (file:line: problem); default: the configured menus"
+        "check",
+        help="validate menu files (file:line: problem); default: the configured menus",
+        description="Check menu files as the gateway does at start-up: unknown targets or "
+        "callbacks, unreachable states, dead ends, missing languages, screens over the USSD "
+        "limit, reserved or duplicate keys and service codes, unknown placeholders, missing "
+        "shared texts; sms.yaml by the SMS commands' rules. Without FILES: the configured "
+        "menus ([menus] paths) or the shipped ones. Prints file:line: problem; exit status 1 "
+        "if any.",
     )
     check.add_argument("files", nargs="*", help="menu files or directories, sms.yaml too")
     check.set_defaults(run=_cmd_menus_check)
-    diagram = menus.add_parser("diagram", help="print a menu's Mermaid state diagram")
+    diagram = menus.add_parser(
+        "diagram",
+        help="print a menu's Mermaid state diagram",
+        description="Print the state diagram of the menu NAME in Mermaid, as "
+        "python-statemachine draws it; an unknown name lists the menus there are.",
+    )
     diagram.add_argument("name", help="a menu's name (its machine's name, else its file's)")
     diagram.set_defaults(run=_cmd_menus_diagram)

@@ -72,6 +72,12 @@ def _cmd_demo(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
     print("Dial from another terminal, for example:", file=out)
     print(f"  .venv/bin/ussd-handset --url {base} --msisdn 375291000001", file=out)
     print("  then type *141*3*6# or *141*0# at the dial> prompt", file=out)
+    print(
+        "Admin commands on this database (subscribers show|import, access, puk unlock):\n"
+        f"  USSD_GATEWAY_DATABASE={demo.database} USSD_GATEWAY_PUK_PEPPER_FILE="
+        f"{demo.pepper_file} .venv/bin/ussd-gateway subscribers show 375291000001",
+        file=out,
+    )
     print("Ask for a one-time code by SMS, or as the account's front end would:", file=out)
     print(f"  .venv/bin/ussd-smsc mo --gateway {base} --from 375291000001 KOD", file=out)
     body = '{"msisdn": "375291000001", "purpose": "login"}'
@@ -87,7 +93,14 @@ def _cmd_demo(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
 
 def add_commands(sub: Any) -> None:
     """``serve`` and ``demo``."""
-    serve = sub.add_parser("serve", help="run the gateway")
+    serve = sub.add_parser(
+        "serve",
+        help="run the gateway",
+        description="Run the gateway with the configured settings (--config FILE, "
+        "USSD_GATEWAY_CONFIG and USSD_GATEWAY_* variables): it opens (creating and migrating "
+        "if needed) the configured database, checks the menus and the PUK1 pepper, and serves "
+        "the USSD, SMS and account routes on server.host:server.port.",
+    )
     serve.add_argument(
         "--workers",
         type=int,
@@ -95,8 +108,22 @@ def add_commands(sub: Any) -> None:
         help="processes serving the port together (SO_REUSEPORT), e.g. one per core",
     )
     serve.set_defaults(run=_cmd_serve)
-    demo = sub.add_parser("demo", help="run the gateway with demo subscribers, no caller secrets")
-    demo.add_argument("--data-dir", default="var/demo")
-    demo.add_argument("--host", default="127.0.0.1")
-    demo.add_argument("--port", type=int, default=8080)
+    demo = sub.add_parser(
+        "demo",
+        help="run the gateway with demo subscribers, no caller secrets",
+        description="Run the gateway in demo mode: a database and a PUK1 pepper of its own "
+        "in DATA_DIR (created, and seeded with the demo subscribers once), no caller "
+        "secrets. The subscribers to try are printed before it starts. Not for production.",
+    )
+    demo.add_argument(
+        "--data-dir",
+        default="var/demo",
+        help="where the demo database and its pepper live (default: %(default)s)",
+    )
+    demo.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
+    )
+    demo.add_argument(
+        "--port", type=int, default=8080, help="port to listen on (default: %(default)s)"
+    )
     demo.set_defaults(run=_cmd_demo)

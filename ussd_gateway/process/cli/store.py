@@ -30,7 +30,11 @@ def _password(path: Path | None) -> str | None:
 
 def add_commands(sub: Any) -> None:
     """``store copy``."""
-    store = sub.add_parser("store").add_subparsers(dest="what", required=True)
+    store = sub.add_parser(
+        "store",
+        help="move a deployment between SQLite and PostgreSQL",
+        description="Work on whole stores.",
+    ).add_subparsers(dest="what", required=True, metavar="copy")
     copy = store.add_parser(
         "copy",
         help="copy every row into an empty store, verified (SQLite file ↔ PostgreSQL)",
@@ -39,8 +43,22 @@ def add_commands(sub: Any) -> None:
         "transaction, then compares both sides table by table. Each is a path (SQLite) or a "
         "postgresql:// URL. Stop the gateways first: rows written during the copy are not in it.",
     )
-    copy.add_argument("--from", dest="source", required=True, metavar="SOURCE")
-    copy.add_argument("--to", dest="target", required=True, metavar="TARGET")
+    copy.add_argument(
+        "--from",
+        dest="source",
+        required=True,
+        metavar="SOURCE",
+        help="the store to copy: an existing SQLite file (or sqlite:///path) or a "
+        "postgresql:// URL",
+    )
+    copy.add_argument(
+        "--to",
+        dest="target",
+        required=True,
+        metavar="TARGET",
+        help="the empty store to fill: an SQLite path (created if missing) or a "
+        "postgresql:// URL (an existing database)",
+    )
     copy.add_argument(
         "--to-password-file",
         dest="target_password_file",
