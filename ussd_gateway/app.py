@@ -1,11 +1,17 @@
-"""The application factory: settings in, a ready ``web.Application`` out, no globals."""
+"""The application factory: settings in, a ready ``web.Application`` out, no globals.
+
+``reload_definitions`` is the other half of the menus' life: a ``SIGHUP`` loads and checks
+them again, with the SMS commands (``ussd_gateway/process/reload.py`` wires the signal).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import time
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 import aiohttp
 import structlog
@@ -16,7 +22,8 @@ from account.front_door import FrontDoor
 from account.mail import LetterQueue, Mailer
 from account.operator import AccountService
 from account.sms_requests import SmsRequests
-from sms.commands import Reply
+from sms.commands import Reply, SmsCommands, load_commands, shipped_commands_path
+from sms.errors import CommandDefinitionError
 from sms.outbox import OutboxWorker
 from sms.senders import build_sender
 from state import backends
@@ -25,6 +32,7 @@ from state.errors import StoreError
 from state.store import Maintenance, Store
 from state.websessions import SessionTimes
 from ussd_gateway.config import ConfigError, Settings
+from ussd_gateway.errors import MenuDefinitionError
 from ussd_gateway.hop.engine import Engine
 from ussd_gateway.hop.timeouts import SessionTimeouts
 from ussd_gateway.http.account_api import add_account_routes
@@ -47,9 +55,10 @@ from ussd_gateway.http.health import add_health_routes
 from ussd_gateway.http.middleware import request_context
 from ussd_gateway.http.operator_api import add_operator_routes
 from ussd_gateway.http.sms_dlr import add_dlr_routes
-from ussd_gateway.http.sms_mo import add_mo_routes
+from ussd_gateway.http.sms_mo import add_mo_routes, replace_commands
 from ussd_gateway.http.ussd import add_ussd_routes
 from ussd_gateway.menus.loader import MenuCatalog, load_catalog
+from ussd_gateway.menus.source import MenuSyntaxError
 from ussd_gateway.metrics.exposition import Exposition
 from ussd_gateway.metrics.links import Links
 from ussd_gateway.metrics.readiness import Readiness, Thresholds
@@ -139,16 +148,20 @@ def create_app(
         engine.metrics.watch_store(active)
         app[ENGINE] = engine
         app[STORE] = active
-        commands = app[SMS_COMMANDS]
         app[CODES] = CodeService(
             active,
             pepper,
             policy=code_policy(settings),
             clock=clock,
-            compose=lambda _purpose, lang, code: commands.reply(Reply.CODE, lang, code=code),
+            # The commands of the moment: a reload replaces SmsRequests.commands.
+            compose=lambda _purpose, lang, code: app[SMS_REQUESTS].commands.reply(
+                Reply.CODE, lang, code=code
+            ),
             counters=metrics,
         )
-        app[SMS_REQUESTS] = SmsRequests(active, app[CODES], commands, app[SEALER], clock=clock)
+        app[SMS_REQUESTS] = SmsRequests(
+            active, app[CODES], app[SMS_COMMANDS], app[SEALER], clock=clock
+        )
         app[OPERATOR] = AccountService(active, clock)
         letters = LetterQueue(mailer or SmtpMailer(settings.account), counters=metrics)
         account = settings.account
@@ -162,7 +175,7 @@ def create_app(
             temporary_password_ttl=account.temporary_password_ttl,
             mail_sender=account.smtp_sender,
             portal_url=account.portal_url,
-            lock_alert=catalog.lock_alert,
+            lock_alert=lambda lang: engine.catalog.lock_alert(lang),
             clock=clock,
         )
         sweeper = asyncio.create_task(_sweep(active, settings, clock))
@@ -210,6 +223,40 @@ def create_app(
 
     app.cleanup_ctx.append(resources)
     return app
+
+
+async def reload_definitions(app: web.Application, *, commands_path: Path | None = None) -> bool:
+    """Load and check the menus and the SMS commands again, as start-up does; install both,
+    or, when either is broken, neither (one warning with every problem). Sessions in flight
+    finish on the menus they started on (``hop/catalogs.py``). The SMS commands come from
+    ``commands_path``, by default the file start-up read. Returns whether the new set is in.
+    """
+    settings = app[SETTINGS]
+    path = commands_path or shipped_commands_path()
+    try:
+        # Off the loop: a catalogue takes tens of milliseconds to check and build.
+        catalog, commands = await asyncio.to_thread(_load_definitions, settings, path)
+    except (MenuDefinitionError, CommandDefinitionError) as exc:
+        problems = exc.problems
+    except (MenuSyntaxError, OSError) as exc:
+        problems = [str(exc)]
+    else:
+        engine = app[ENGINE]
+        engine.install_catalog(catalog)
+        replace_commands(app, commands)
+        log.info(
+            "definitions_reloaded",
+            menus=sorted(menu.code for menu in catalog.menus.values()),
+            previous_kept_seconds=engine.timeouts.total,
+            pid=os.getpid(),
+        )
+        return True
+    log.warning("definitions_reload_refused", problems=problems, kept="previous", pid=os.getpid())
+    return False
+
+
+def _load_definitions(settings: Settings, commands: Path) -> tuple[MenuCatalog, SmsCommands]:
+    return load_catalog(settings.menu_paths or None), load_commands(commands)
 
 
 async def _sweep(store: Maintenance, settings: Settings, clock: Callable[[], float]) -> None:

@@ -8,7 +8,8 @@ this process by a lock and across processes by the session's hop counter.
 
 The parts: ``hop_key.py`` (what is kept of a hop key; a cumulative text's new input),
 ``paging.py`` (the pages of a long screen), ``screen.py`` (an input's event, a screen's
-reply), ``position.py`` (the session a hop writes), ``timeouts.py`` (the session limits).
+reply), ``position.py`` (the session a hop writes), ``timeouts.py`` (the session limits),
+``catalogs.py`` (after a reload, the catalogue each session started on).
 
 Over 300 lines (a few): the hop's path reads top to bottom in one file (begin, continue,
 repeat, expire, abort); its parts are the modules named above.
@@ -33,6 +34,7 @@ from state.store import HopStore
 from ussd_gateway.dialects.model import Op, UssdReply, UssdRequest
 from ussd_gateway.errors import BadRequest, GatewayBusy
 from ussd_gateway.hop import paging, position
+from ussd_gateway.hop.catalogs import Catalogs
 from ussd_gateway.hop.hop_key import HopKey, this_input
 from ussd_gateway.hop.languages import RecentLanguages
 from ussd_gateway.hop.locks import KeyedLocks
@@ -84,20 +86,33 @@ class Engine:
         metrics: HopMetrics | None = None,
     ) -> None:
         self.store = store
-        self.catalog = catalog
+        self.catalogs = Catalogs(catalog, keep=timeouts.total)
         self.pepper = pepper
         self.hasher = hasher
         self.timeouts = timeouts
         self.clock = clock
         self.metrics = metrics or HopMetrics()
         self._locks = KeyedLocks()
-        self._pools: dict[str, MachinePool] = {}
+        self._pools: dict[int, MachinePool] = {}
         self._languages = RecentLanguages()
 
+    @property
+    def catalog(self) -> MenuCatalog:
+        """The catalogue new sessions run on."""
+        return self.catalogs.current
+
+    def install_catalog(self, catalog: MenuCatalog) -> None:
+        """A reload: new sessions run on ``catalog`` from now, sessions in flight finish on
+        the catalogue they started on (``catalogs.py``)."""
+        self.catalogs.install(catalog, self.clock())
+
     def _pool(self, menu: Menu) -> MachinePool:
-        pool = self._pools.get(menu.name)
+        # By the menu itself: after a reload two versions of a service run side by side.
+        pool = self._pools.get(id(menu))
         if pool is None or pool.menu is not menu:
-            pool = self._pools[menu.name] = MachinePool(menu)
+            live = {id(m) for c in self.catalogs.kept for m in c.menus.values()}
+            self._pools = {k: p for k, p in self._pools.items() if k in live}
+            pool = self._pools[id(menu)] = MachinePool(menu)
         return pool
 
     async def handle(self, req: UssdRequest) -> UssdReply:
@@ -166,7 +181,8 @@ class Engine:
         if session.msisdn != msisdn:
             # Another number on a known session id: a forged or broken request.
             return _Result(self._end_text(None, "not_available", session.lang), outcome="refused")
-        menu = self.catalog.menus.get(session.service)
+        catalog = self.catalogs.for_session(session.started_at, now)
+        menu = catalog.menus.get(session.service)
         if req.op in (Op.ABORT, Op.TIMEOUT):
             if session.ended:
                 return _Result(reply("", ends=True), session.service, outcome="already_ended")
@@ -178,7 +194,7 @@ class Engine:
                 UssdReply.from_dict(session.last_reply), session.service, session.state, "repeat"
             )
         if session.ended:
-            ended = self._end_text(menu, "session_ended", session.lang)
+            ended = self._end_text(menu, "session_ended", session.lang, catalog)
             return _Result(ended, outcome="ended")
         if (
             now - session.updated_at > self.timeouts.idle
@@ -187,11 +203,11 @@ class Engine:
             or not menu.has_state(session.state)
             or subscriber is None
         ):
-            expired = self._end_text(menu, "session_expired", session.lang)
+            expired = self._end_text(menu, "session_expired", session.lang, catalog)
             await self._end(session, hop_key, expired, now, "expired")
             return _Result(expired, session.service, session.state, "expired")
         text = this_input(req.text, session, self.pepper) if req.cumulative else req.text
-        return await self._continue(menu, session, subscriber, hop_key, text, now)
+        return await self._continue(catalog, menu, session, subscriber, hop_key, text, now)
 
     async def _begin(
         self,
@@ -210,12 +226,15 @@ class Engine:
         dialled = (
             req.text if req.text.startswith("*") else compose_dialled(req.service_code, req.text)
         )
-        resolved = self.catalog.resolve(dialled)
+        # The catalogue of the session's start time, as its later hops will find it (a
+        # reload while this hop read the store does not split the session over two).
+        catalog = self.catalogs.for_session(now, now)
+        resolved = catalog.resolve(dialled)
         if resolved is None or sub is None:
             # One text for an unknown code and an unknown number: nothing tells who exists.
             return _Result(self._end_text(None, "not_available", lang), outcome="not_available")
         menu, params = resolved
-        services = self._services(lang, now)
+        services = self._services(catalog, lang, now)
         with self._pool(menu).lease(state=None, subscriber=sub, data={}, services=services) as (
             machine,
             model,
@@ -226,14 +245,14 @@ class Engine:
                     break  # nothing left to choose: the final screen is the honest answer
                 screen = menu.screens.get(str(model.state))
                 if screen is not None and screen.input is not None and screen.input.secret:
-                    refusal = self._end_text(menu, "secret_in_dial_string", lang)
+                    refusal = self._end_text(menu, "secret_in_dial_string", lang, catalog)
                     return _Result(refusal, menu.name, outcome="secret_in_dial_string")
                 option = screen.option(param) if screen is not None else None
                 if option is None or count > MAX_DIAL_PARAMS:
-                    refusal = self._end_text(menu, "not_available", lang)
+                    refusal = self._end_text(menu, "not_available", lang, catalog)
                     return _Result(refusal, menu.name, outcome="bad_shortcut")
                 await _settle(machine.send(option.event))
-            answer, data, pages = render(self.catalog, menu, model, lang)
+            answer, data, pages = render(catalog, menu, model, lang)
             state, changes = str(model.state), model.changes
         session = position.begun(
             key=key,
@@ -252,6 +271,7 @@ class Engine:
 
     async def _continue(
         self,
+        catalog: MenuCatalog,
         menu: Menu,
         session: UssdSession,
         sub: Subscriber,
@@ -267,7 +287,7 @@ class Engine:
             data, pages, changes, outcome = session.data, session.pages, ChangeSet(), "page"
         else:
             lang = session.lang
-            services = self._services(lang, now)
+            services = self._services(catalog, lang, now)
             # The model changes its data in place: it gets a copy, the session stays as read.
             with self._pool(menu).lease(
                 state=state, subscriber=sub, data=dict(session.data), services=services
@@ -275,7 +295,7 @@ class Engine:
                 event = event_for(menu.screens[state], text, model)
                 if event is not None:
                     await _settle(machine.send(event, text=text))
-                answer, data, pages = render(self.catalog, menu, model, lang)
+                answer, data, pages = render(catalog, menu, model, lang)
                 state, changes, page, outcome = str(model.state), model.changes, 0, "answered"
         moved = position.moved(
             session,
@@ -292,16 +312,18 @@ class Engine:
 
     # --- helpers -------------------------------------------------------------------
 
-    def _services(self, lang: str, now: float) -> HopServices:
+    def _services(self, catalog: MenuCatalog, lang: str, now: float) -> HopServices:
         return HopServices(
             pepper=self.pepper,
             hasher=self.hasher,
             now=now,
-            lock_alert=self.catalog.lock_alert(lang),
+            lock_alert=catalog.lock_alert(lang),
         )
 
-    def _end_text(self, menu: Menu | None, key: str, lang: str) -> UssdReply:
-        return reply(self.catalog.message(menu, key, lang), ends=True)
+    def _end_text(
+        self, menu: Menu | None, key: str, lang: str, catalog: MenuCatalog | None = None
+    ) -> UssdReply:
+        return reply((catalog or self.catalog).message(menu, key, lang), ends=True)
 
     async def _end(
         self, session: UssdSession, hop_key: HopKey, answer: UssdReply, now: float, reason: str

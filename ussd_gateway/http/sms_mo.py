@@ -68,6 +68,13 @@ def add_mo_routes(app: web.Application, *, commands: SmsCommands | None = None) 
     app.router.add_post(MO_PATH, handle_mo)
 
 
+def replace_commands(app: web.Application, commands: SmsCommands) -> None:
+    """A reload: every MO answered and every code SMS composed from now on uses
+    ``commands`` (checked already). ``SMS_COMMANDS`` stays the set start-up loaded; the set
+    of the moment is ``SmsRequests.commands``, which the code SMS's composer reads too."""
+    app[SMS_REQUESTS].commands = commands
+
+
 async def handle_mo(request: web.Request) -> web.StreamResponse:
     """Authenticate, read the MO in its format, answer it in the same."""
     counters = request.app.get(METRICS) or NOT_COUNTED

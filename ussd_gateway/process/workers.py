@@ -10,9 +10,15 @@ and the engine runs it again from a fresh read — a repeated hop then gets the 
 reply. Each worker also runs the session sweeper (an idempotent UPDATE/DELETE) and the
 outbox worker, whose ``claim_outbox`` leases due rows atomically, so no SMS is sent twice.
 
-The parent only supervises: it forwards SIGTERM/SIGINT, and when one worker exits it stops
-the others; a worker dies with its parent (``PR_SET_PDEATHSIG``), so a killed gateway
-leaves no orphan serving the port.
+The parent only supervises: it passes SIGTERM, SIGINT and SIGHUP (reload) on to every
+worker, and when one worker exits on its own it stops the others; a worker dies with its
+parent (``PR_SET_PDEATHSIG``), so a killed gateway leaves no orphan serving the port.
+
+Stopping: a SIGTERM or SIGINT goes to each worker once (never again as ``terminate``: the
+worker is draining already), the parent waits for all of them and exits 0 when every one
+stopped cleanly. Which worker ended is read from the sentinel ``wait`` returned: a
+sentinel is ready as soon as the child's files are closed, a moment before the child can
+be reaped, so "the first that is not alive" may be none of them yet.
 """
 
 from __future__ import annotations
@@ -25,46 +31,84 @@ import os
 import signal
 from collections.abc import Callable
 from multiprocessing.connection import wait
+from multiprocessing.process import BaseProcess
 from types import FrameType
+from typing import Any
 
 from ussd_gateway.metrics.shared import share_between_workers
 
 _PR_SET_PDEATHSIG = 1
+_STOPS = (signal.SIGTERM, signal.SIGINT)
+_PASSED_ON = (*_STOPS, signal.SIGHUP)
+_CLEAN_STOPS = {0, *(-s for s in _STOPS)}
+"""A stopped worker's exit codes: drained, or ended by the signal before it handled any."""
+
+_Handler = Callable[[int, FrameType | None], Any] | int | None
 
 
 def serve_workers(count: int, serve: Callable[[], None]) -> int:
-    """Run ``serve`` in ``count`` forked processes until one exits; returns its status."""
+    """Run ``serve`` in ``count`` forked processes until one exits or a stop signal comes;
+    returns the exit status (0 after a clean stop)."""
     share_between_workers()  # one /metrics for every worker: before the first fork
     context = multiprocessing.get_context("fork")
-    workers = [
-        context.Process(target=_worker, args=(serve,), name=f"ussd-gateway-worker-{n}")
-        for n in range(count)
-    ]
-    for worker in workers:
-        worker.start()
+    workers: list[BaseProcess] = []
+    reaped: set[int] = set()
+    stopping = False
 
     def forward(signum: int, _: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = stopping or signum in _STOPS
         for worker in workers:
-            if worker.pid is not None and worker.is_alive():
+            if worker.pid is not None and worker.pid not in reaped:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(worker.pid, signum)
 
-    signal.signal(signal.SIGTERM, forward)
-    signal.signal(signal.SIGINT, forward)
-    wait([worker.sentinel for worker in workers])
-    first = next(w for w in workers if not w.is_alive())
-    for worker in workers:
-        if worker.is_alive():
-            worker.terminate()
+    # The signals wait while the workers start: each worker first puts back the handlers
+    # the parent had before these (serve's own), and a signal that came meanwhile reaches
+    # every worker once all have a pid.
+    signal.pthread_sigmask(signal.SIG_BLOCK, _PASSED_ON)
+    try:
+        inherited = {signum: signal.signal(signum, forward) for signum in _PASSED_ON}
+        for n in range(count):
+            process = context.Process(
+                target=_worker, args=(serve, inherited), name=f"ussd-gateway-worker-{n}"
+            )
+            workers.append(process)
+            process.start()
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _PASSED_ON)
+    ready = wait([worker.sentinel for worker in workers])
+    first = next(worker for worker in workers if worker.sentinel in ready)
+    first.join()
+    reaped.add(first.pid or 0)
+    if not stopping:  # it ended on its own (a crash, a failed start): stop the rest
+        for worker in workers:
+            if worker is not first:
+                worker.terminate()
     for worker in workers:
         worker.join(timeout=15)
-        if worker.is_alive():
+        if worker.exitcode is None:
             worker.kill()
             worker.join()
-    return first.exitcode or 0
+        reaped.add(worker.pid or 0)
+    if stopping:
+        failed = [w.exitcode for w in workers if w.exitcode not in _CLEAN_STOPS]
+        return _status(failed[0]) if failed else 0
+    return _status(first.exitcode)
 
 
-def _worker(serve: Callable[[], None]) -> None:
+def _status(exitcode: int | None) -> int:
+    """A worker's exit code as the process's: a signal ``n`` (``-n``) as ``128 + n``."""
+    if exitcode is None or exitcode >= 0:
+        return exitcode or 0
+    return 128 - exitcode
+
+
+def _worker(serve: Callable[[], None], inherited: dict[int, _Handler]) -> None:
+    for signum, handler in inherited.items():
+        if handler is not None:
+            signal.signal(signum, handler)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _PASSED_ON)
     _die_with_parent()
     serve()
 
