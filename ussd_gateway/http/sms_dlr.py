@@ -25,8 +25,10 @@ from collections.abc import Callable
 import structlog
 from aiohttp import web
 
+from ussd_gateway.errors import BadRequest
 from ussd_gateway.http.appkeys import METRICS, SETTINGS, STORE
 from ussd_gateway.http.auth import caller_is_allowed
+from ussd_gateway.http.body import FIELDS
 from ussd_gateway.metrics.service import NOT_COUNTED
 
 log = structlog.get_logger("ussd_gateway.http.sms_dlr")
@@ -102,7 +104,13 @@ def add_dlr_routes(app: web.Application, *, clock: Callable[[], float] = time.ti
     async def jasmin_dlr(request: web.Request) -> web.Response:
         if not _allowed(request):
             return _forbidden()
-        form = await request.post()
+        # Our own reader, not aiohttp's request.post(): a body that is not UTF-8 or a
+        # multipart type without a boundary is a 400 (Jasmin posts a plain form), never a
+        # 500 that Jasmin would retry.
+        try:
+            form = FIELDS.form(await request.read())
+        except BadRequest as exc:
+            return _bad(exc.message)
         ref, status = form.get("id"), form.get("message_status")
         if not isinstance(ref, str) or not ref or not isinstance(status, str) or not status:
             return _bad("id and message_status are required")

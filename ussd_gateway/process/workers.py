@@ -1,8 +1,9 @@
 """``serve --workers N``: N processes serving one port (SO_REUSEPORT) and one SQLite file.
 
 One Python process runs its event loop on one core; the kernel spreads new connections over
-N listening sockets bound to the same port. The processes share nothing but the database,
-and the store is built for that (``state/sqlite/``): ``BEGIN IMMEDIATE`` with a busy
+N listening sockets bound to the same port. The processes share the database and, for
+``/metrics``, one directory of counters (``ussd_gateway/metrics/shared.py``); the store
+is built for that (``state/sqlite/``): ``BEGIN IMMEDIATE`` with a busy
 timeout serialises writers; a hop's session write is conditional on the hop counter it
 read and a subscriber write on the row version it read, so a hop raced by another process
 (the next hop of the same session on another connection) fails with ``ConcurrentUpdate``
