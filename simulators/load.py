@@ -59,6 +59,7 @@ from simulators.load_check import (
     check_http,
 )
 from simulators.load_stats import LoadStats, table
+from simulators.version import version
 
 ACCESS_CODE = "*141*3*6#"
 PASSWORD_CODE = "*141*0#"  # noqa: S105 - the service code, not a password
@@ -404,6 +405,7 @@ async def hold_sessions(
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ussd-load", description=__doc__.splitlines()[0])
+    p.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     p.add_argument("--url", default="http://127.0.0.1:8080")
     p.add_argument("--handsets", type=int, default=50)
     p.add_argument("--seconds", type=float, default=20.0)
