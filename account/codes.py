@@ -37,6 +37,7 @@ from state.models import (
     OtpGuard,
     OutboxMessage,
 )
+from state.msisdn import BELARUS
 from state.retry import retry_conflicts
 from state.store import CodeSnapshot, CodeStore
 
@@ -101,7 +102,7 @@ class CodePolicy:
     per_minute: int = 1
     per_10_minutes: int = 5
     global_per_hour: int = 2000
-    allowed_prefixes: tuple[str, ...] = ("37525", "37529", "37533", "37544")
+    allowed_prefixes: tuple[str, ...] = BELARUS.own_prefixes  # the default plan's ranges
 
     def lock_for(self, failures: int) -> float:
         """The lock after ``failures`` consecutive failures: 30 s doubling up to 1 h."""

@@ -39,6 +39,7 @@ from simulators.dialects import (
     codec_for,
     new_session,
 )
+from simulators.version import version
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 DEFAULT_TIMEOUT = 10.0
@@ -572,6 +573,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ussd-handset", description="USSD handset simulator, an HTTP client of the gateway."
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     parser.add_argument("--url", default=DEFAULT_URL, help=f"gateway base URL ({DEFAULT_URL})")
     parser.add_argument("--msisdn", help="the handset's number (or 'msisdn:' in the script)")
     parser.add_argument("--dialect", choices=[d.value for d in Dialect], default="native")

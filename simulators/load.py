@@ -64,6 +64,7 @@ from simulators.load_check import (
     check_http,
 )
 from simulators.load_stats import LoadStats, table
+from simulators.version import version
 
 ACCESS_CODE = "*141*3*6#"
 PASSWORD_CODE = "*141*0#"  # noqa: S105 - the service code, not a password
@@ -427,6 +428,7 @@ def write_subscribers(path: Path, *, first: int, count: int) -> range:
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ussd-load", description=__doc__.splitlines()[0])
+    p.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     p.add_argument("--url", default="http://127.0.0.1:8080", help="the gateway (%(default)s)")
     p.add_argument("--handsets", type=int, default=50, help="handsets at once (%(default)s)")
     p.add_argument("--seconds", type=float, default=20.0, help="seconds measured (%(default)s)")

@@ -42,6 +42,7 @@ from typing import Any, TextIO
 import aiohttp
 from aiohttp import web
 
+from simulators.version import version
 from sms.encoding import Encoding
 from sms.segments import count_segments
 
@@ -237,6 +238,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ussd-smsc", description="A fake SMSC speaking Kannel's sendsms and get-url."
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     commands = parser.add_subparsers(dest="command")
     serve = commands.add_parser("serve", help="listen for sendsms (the default)")
     serve.add_argument("--host", default=DEFAULT_HOST)
@@ -259,7 +261,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``ussd-smsc``; returns the exit code."""
     args_in = list(sys.argv[1:] if argv is None else argv)
-    if not args_in or args_in[0] not in ("serve", "mo", "-h", "--help"):
+    if not args_in or args_in[0] not in ("serve", "mo", "-h", "--help", "--version"):
         args_in.insert(0, "serve")
     try:
         args = _parser().parse_args(args_in)

@@ -1,7 +1,9 @@
-"""The application factory: settings in, a ready ``web.Application`` out, no globals.
+"""The application factory: settings in, a ready ``web.Application`` out.
 
-``reload_definitions`` is the other half of the menus' life: a ``SIGHUP`` loads and checks
-them again, with the SMS commands (``ussd_gateway/process/reload.py`` wires the signal).
+No globals but one: the numbering plan, installed for the process (``state/msisdn.py``
+says why it is process-wide). ``reload_definitions`` is the other half of the menus' life:
+a ``SIGHUP`` loads and checks them again, with the SMS commands
+(``ussd_gateway/process/reload.py`` wires the signal).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from sms.senders import build_sender
 from state import backends
 from state.credentials import PasswordHasher, Pepper, Sealer
 from state.errors import StoreError
+from state.msisdn import install_plan
 from state.store import Maintenance, Store
 from state.websessions import SessionTimes
 from ussd_gateway.config import ConfigError, Settings
@@ -114,6 +117,7 @@ def create_app(
     mailer: Mailer | None = None,
 ) -> web.Application:
     """Build the gateway. Menus and the pepper are checked now, before any request."""
+    install_plan(settings.numbering)  # whose numbers the dialects, MO and the codes accept
     catalog = catalog or load_catalog(settings.menu_paths or None)
     pepper = resolve_pepper(settings)
     hasher = PasswordHasher(settings.argon2_time_cost, settings.argon2_memory_kib)

@@ -14,6 +14,8 @@ from typing import Any, TextIO
 
 import structlog
 
+from state.msisdn import current_plan, full_number_pattern
+
 REDACTED_KEYS = frozenset(
     {
         "password",
@@ -34,21 +36,22 @@ REDACTED_KEYS = frozenset(
         "password_hash",
     }
 )
-_MSISDN = re.compile(r"(?<!\d)(375\d{2})\d{3}(\d{4})(?!\d)")
 # A caller's ?token= (and any secret-named query parameter) inside a logged URL or line.
 _QUERY_SECRET = re.compile(r"((?:token|secret|password|puk1?|code)=)[^&\s\"']+", re.IGNORECASE)
 
 
 def redact(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     """Blank secret-bearing keys; in other values mask full numbers and secret query values."""
+    plan = current_plan()  # the numbers of the configured plan (state/msisdn.py)
+    country, number = plan.country_code, full_number_pattern(plan)
     for key in list(event_dict):
         if key.lower() in REDACTED_KEYS:
             event_dict[key] = "[redacted]"
         elif isinstance(value := event_dict[key], str):
             # Substring tests first: each pattern needs its literal ("375", "="), and most
             # values (states, outcomes, ids) have neither; a regex call costs far more.
-            if "375" in value:
-                value = _MSISDN.sub(r"\1***\2", value)
+            if country in value:
+                value = number.sub(r"\1***\2", value)
             if "=" in value:
                 value = _QUERY_SECRET.sub(r"\1[redacted]", value)
             event_dict[key] = value
