@@ -98,7 +98,8 @@ def test_the_env_example_lists_the_secrets_and_each_is_a_setting(tmp_path: Path)
     assert len(names) == len(set(names))
     password = tmp_path / "db-password"
     password.write_text("s3cret\n", encoding="utf-8")
-    samples = {"USSD_GATEWAY_PUK_PEPPER_FILE": str(tmp_path / "pepper"),
+    samples = {"USSD_GATEWAY_PUK_PEPPER": "ab" * 32,  # the setting refuses what is not hex
+               "USSD_GATEWAY_PUK_PEPPER_FILE": str(tmp_path / "pepper"),
                "USSD_GATEWAY_DATABASE_PASSWORD_FILE": str(password)}  # fmt: skip
     base = {"USSD_GATEWAY_DATABASE": "postgresql://gateway@db.example/gateway"}
     plain = Settings.load(None, base)

@@ -83,7 +83,11 @@ def _shown(location: DatabaseLocation) -> str:
 
 def add_commands(sub: Any) -> None:
     """``config check``."""
-    config = sub.add_parser("config").add_subparsers(dest="what", required=True)
+    config = sub.add_parser(
+        "config",
+        help="check the configuration",
+        description="Work on the settings (the TOML file and the USSD_GATEWAY_* variables).",
+    ).add_subparsers(dest="what", required=True, metavar="check")
     check = config.add_parser(
         "check",
         help="print the effective configuration (file + environment), or every problem",
