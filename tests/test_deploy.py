@@ -126,3 +126,16 @@ def test_without_systemd_analyze_a_skip_here_a_failure_under_ci(
     monkeypatch.setenv("CI", "true")
     with pytest.raises(pytest.fail.Exception, match="CI=true"):
         systemd_analyze()
+
+
+def test_the_example_settings_file_passes_config_check() -> None:
+    """The README's production install copies deploy/gateway.toml.example and runs
+    ``config check`` on it: the example must stay a valid, complete file."""
+    example = ROOT / "deploy" / "gateway.toml.example"
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("ussd-gateway")), "config", "check", "--config",
+         str(example)],
+        capture_output=True, text=True, check=False, env={"PATH": os.environ.get("PATH", "")},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert 'database = "/var/lib/ussd-gateway/gateway.sqlite3"' in result.stdout
