@@ -8,9 +8,12 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import aiohttp
 import structlog
 from aiohttp.http_exceptions import LineTooLong
-from support import MO_SECRET
+from aiohttp.test_utils import TestServer
+from support import MO_SECRET, read_log
+from yarl import URL
 
 from ussd_gateway.process import logs
 
@@ -70,3 +73,27 @@ def test_malformed_requests_are_rate_limited_warnings_without_traceback() -> Non
     assert len(accept) == 3 and accept[0]["level"] == "warning"
     assert lines[-1]["event"] == "something else" and lines[-1]["level"] == "error"
     assert MO_SECRET not in stream.getvalue()
+
+
+async def test_failing_requests_reach_the_run_log_redacted(gateway: TestServer) -> None:
+    """Deliberately failing requests with the MO secret in their URL, logged to the run's own
+    log (the one the end-of-run scan reads): a request line past aiohttp's limit, and a
+    traceback quoting the URL. The lines are there, redacted; the scan checks the rest."""
+    base = str(gateway.make_url("/sms/mo"))
+    target = f"?token={MO_SECRET}&from=%2B375291112233&text=" + "%D0%AF" * 2000
+    async with aiohttp.ClientSession() as http:
+        async with http.get(URL(base + target, encoded=True)) as response:
+            assert response.status == 400
+    try:
+        _fail(base + target[:120])
+    except ValueError:
+        structlog.get_logger("ussd_gateway.test").exception("request_failed")
+    logged = [line for line in read_log() if line.get("event") in ("request_failed",)
+              or str(line.get("event")).startswith("malformed_request")]  # fmt: skip
+    assert {str(line["event"]).split(":")[0] for line in logged[-2:]} == {
+        "malformed_request",
+        "request_failed",
+    }
+    rendered = json.dumps(logged, ensure_ascii=False)
+    assert MO_SECRET not in rendered and "375291112233" not in rendered
+    assert "token=[redacted]" in rendered
