@@ -1,7 +1,8 @@
 """The connections a serving process accepts, and what it does with the ones it should not.
 
 aiohttp's defaults are sized for a web site behind a proxy, not for SMSCs and handsets on
-the open network. Here:
+the open network. :func:`serve` runs an app as ``web.run_app`` does, but on
+:class:`GuardedSite` sites, whose connections get:
 
 - **Parser limits sized to our peers** (:data:`MAX_LINE_SIZE`, :data:`MAX_FIELD_SIZE`): a
   long Cyrillic SMS in a Kannel get-url is a request line past aiohttp's 8,190 bytes.
@@ -28,7 +29,9 @@ the open network. Here:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import resource
+import socket
 import time
 from http import HTTPStatus
 from typing import Any
@@ -189,3 +192,56 @@ class GuardedSite(web.SockSite):
         await web.BaseSite.start(self)  # registers the site with its runner
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(self._guard, sock=self._sock, backlog=BACKLOG)
+
+
+def serve(app: web.Application, sockets: list[socket.socket]) -> None:
+    """Serve ``app`` on ``sockets`` until ``GracefulExit``: ``web.run_app``'s loop, with
+    :class:`GuardedSite` for its sites (run_app makes its own, with aiohttp's handlers).
+
+    As run_app: a stop raises ``GracefulExit`` out of the loop, then the main task is
+    cancelled, which runs the runner's cleanup (drain for up to 10 s, the shutdown hooks).
+    """
+    loop = asyncio.new_event_loop()
+    cap = connection_cap()
+
+    async def main() -> None:
+        runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=10, access_log=None)
+        await runner.setup()
+        try:
+            assert runner.server is not None
+            guard = ConnectionGuard(runner.server, cap)
+            for sock in sockets:
+                await GuardedSite(runner, sock, guard).start()
+            await asyncio.Event().wait()  # until cancelled
+        finally:
+            await runner.cleanup()
+
+    main_task = loop.create_task(main())
+    try:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(main_task)
+    except (web.GracefulExit, KeyboardInterrupt):
+        pass
+    finally:
+        try:
+            if not main_task.done():
+                main_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    loop.run_until_complete(main_task)
+        finally:
+            _cancel_rest(loop)
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+            asyncio.set_event_loop(None)
+
+
+def _cancel_rest(loop: asyncio.AbstractEventLoop) -> None:
+    """The tasks still pending once the app is cleaned up, cancelled and awaited."""
+    rest = asyncio.all_tasks(loop)
+    for task in rest:
+        task.cancel()
+    loop.run_until_complete(asyncio.gather(*rest, return_exceptions=True))
+    for task in rest:
+        if not task.cancelled() and task.exception() is not None:
+            context = {"message": "unhandled exception during shutdown", "task": task}
+            loop.call_exception_handler({**context, "exception": task.exception()})

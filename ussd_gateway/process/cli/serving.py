@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
 import signal
 import socket
@@ -31,7 +30,7 @@ from ussd_gateway.config import Settings
 from ussd_gateway.menus.loader import MenuCatalog, load_catalog
 from ussd_gateway.process import logs
 from ussd_gateway.process.cli.common import with_store
-from ussd_gateway.process.connections import ConnectionGuard, GuardedSite, connection_cap
+from ussd_gateway.process.connections import serve
 from ussd_gateway.process.demo import demo_table, seed_demo
 from ussd_gateway.process.listen import ListenError, address_of, listen
 from ussd_gateway.process.memory import pin_mmap_threshold
@@ -164,61 +163,7 @@ def _run(
     app.on_startup.insert(0, starting)
     app.on_startup.append(started)
     app.on_shutdown.append(stopping)
-    _serve(app, sockets)
-
-
-def _serve(app: web.Application, sockets: list[socket.socket]) -> None:
-    """``web.run_app``'s loop, with our sites: each connection through a
-    :class:`~ussd_gateway.process.connections.ConnectionGuard` (parser limits, fixed error
-    bodies, a header deadline, a cap below the descriptor limit; ``process/connections.py``).
-
-    As run_app: a stop raises ``GracefulExit`` out of the loop, then the main task is
-    cancelled, which runs the runner's cleanup (drain for up to 10 s, the shutdown hooks).
-    """
-    loop = asyncio.new_event_loop()
-    cap = connection_cap()
-
-    async def main() -> None:
-        runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=10, access_log=None)
-        await runner.setup()
-        try:
-            assert runner.server is not None
-            guard = ConnectionGuard(runner.server, cap)
-            for sock in sockets:
-                await GuardedSite(runner, sock, guard).start()
-            await asyncio.Event().wait()  # until cancelled
-        finally:
-            await runner.cleanup()
-
-    main_task = loop.create_task(main())
-    try:
-        asyncio.set_event_loop(loop)
-        loop.run_until_complete(main_task)
-    except (web.GracefulExit, KeyboardInterrupt):
-        pass
-    finally:
-        try:
-            if not main_task.done():
-                main_task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    loop.run_until_complete(main_task)
-        finally:
-            _cancel_rest(loop)
-            loop.run_until_complete(loop.shutdown_asyncgens())
-            loop.close()
-            asyncio.set_event_loop(None)
-
-
-def _cancel_rest(loop: asyncio.AbstractEventLoop) -> None:
-    """The tasks still pending once the app is cleaned up, cancelled and awaited."""
-    rest = asyncio.all_tasks(loop)
-    for task in rest:
-        task.cancel()
-    loop.run_until_complete(asyncio.gather(*rest, return_exceptions=True))
-    for task in rest:
-        if not task.cancelled() and task.exception() is not None:
-            context = {"message": "unhandled exception during shutdown", "task": task}
-            loop.call_exception_handler({**context, "exception": task.exception()})
+    serve(app, sockets)
 
 
 def _cmd_demo(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
