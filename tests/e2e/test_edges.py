@@ -49,11 +49,12 @@ def _lines(log: Path) -> list[dict[str, object]]:
     return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
 
 
-def _raw_get(url: str, target: str) -> tuple[int, bytes]:
+def _raw_get(url: str, target: str, header: str = "X-Note: 1") -> tuple[int, bytes]:
     """One GET written by hand (the request line exactly as given); status and body."""
     host, port = url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=10) as conn:
-        conn.sendall(f"GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+        head = f"GET {target} HTTP/1.1\r\nHost: x\r\n{header}\r\nConnection: close\r\n\r\n"
+        conn.sendall(head.encode())
         data = b""
         while chunk := conn.recv(65536):
             data += chunk
@@ -97,7 +98,10 @@ async def test_request_past_the_limits_quotes_nothing_and_logs_one_warning(
     async with gateway_process(_env(settings, tmp_path), log=log) as gateway:
         status, body = await asyncio.to_thread(_raw_get, gateway.url, target)
         assert status == 400 and body == b"400 Bad Request\n"
-        for _ in range(logs.OUTSIDE_LINES_PER_MINUTE + 10):
+        long_header = f"X-Kannel-Text: token={MO_SECRET}" + "a" * 20000
+        status, body = await asyncio.to_thread(_raw_get, gateway.url, "/healthz", long_header)
+        assert status == 400 and body == b"400 Bad Request\n"
+        for _ in range(logs.OUTSIDE_LINES_PER_MINUTE + 8):
             await asyncio.to_thread(_raw_get, gateway.url, target)
     lines = _assert_clean(log)
     refused = [line for line in lines if str(line.get("event")).startswith("malformed_request")]
