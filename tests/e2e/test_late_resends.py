@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -23,6 +24,7 @@ from support import (
 
 from simulators.dialects import HttpRequest, Op
 from simulators.handset import Handset
+from simulators.process import gateway_process
 from state.backends import DatabaseLocation, open_store
 from state.credentials import Pepper
 from state.sqlite import SqliteStore
@@ -44,11 +46,13 @@ async def _post(http: aiohttp.ClientSession, server: TestServer, req: HttpReques
 
 
 async def _dialogue(
-    http: aiohttp.ClientSession, server: TestServer, phone: Handset, wrong: str, dialect: str
+    http: aiohttp.ClientSession, server: TestServer, phone: Handset, wrong: str, dialect: str,
+    ready: asyncio.Barrier,
 ) -> tuple[int, bytes]:
-    """Dial, choose 2 and send a wrong PUK1 (the last hop's status and body)."""
+    """Dial, choose 2 and send a wrong PUK1 with the others (its status and body)."""
     await phone.dial("*141*3*6#")
     assert (await phone.send("2")).text == ASK_PUK
+    await ready.wait()
     request = phone.codec.request(phone.state, Op.CONTINUE, wrong, secret=SECRETS[dialect])
     return await _post(http, server, request)
 
@@ -112,8 +116,10 @@ async def test_twenty_racing_sessions_of_one_subscriber_all_get_a_screen(
                 dialect=dialect, secret=SECRETS[dialect])
         for _ in range(20)
     ]
+    ready = asyncio.Barrier(len(phones))
     answers = await asyncio.gather(
-        *(_dialogue(http, gateway, phone, WRONG_PUKS[n % 5], dialect) for n, phone in enumerate(phones))
+        *(_dialogue(http, gateway, phone, WRONG_PUKS[n % 5], dialect, ready)
+          for n, phone in enumerate(phones))
     )
     assert [status for status, _ in answers] == [200] * 20, answers
     texts = [body.decode() for _, body in answers]
@@ -161,9 +167,10 @@ async def test_racing_sessions_over_two_gateways_on_postgresql_all_get_a_screen(
                             dialect=dialect, secret=SECRETS[dialect])
                     for n in range(20)
                 ]
+                ready = asyncio.Barrier(len(phones))
                 answers = await asyncio.gather(
                     *(
-                        _dialogue(http, servers[n % 2], phone, WRONG_PUKS[n % 5], dialect)
+                        _dialogue(http, servers[n % 2], phone, WRONG_PUKS[n % 5], dialect, ready)
                         for n, phone in enumerate(phones)
                     )
                 )
@@ -184,3 +191,47 @@ async def test_racing_sessions_over_two_gateways_on_postgresql_all_get_a_screen(
                     await server.close()
         finally:
             await store.close()
+
+
+@pytest.mark.slow
+async def test_racing_hops_over_two_worker_processes_all_get_a_screen(
+    settings: Settings, store: SqliteStore, tmp_path: Path
+) -> None:
+    """``serve --workers 2`` on one SQLite file, twenty sessions of one subscriber over
+    real HTTP (a connection each: the kernel spreads them over the workers) sending a
+    wrong PUK1 at once: every hop has its screen; five failures, one lock, one alert."""
+    env = {
+        "USSD_GATEWAY_DATABASE": str(settings.database),
+        "USSD_GATEWAY_PUK_PEPPER": PEPPER_HEX,
+        "USSD_GATEWAY_SECRET_NATIVE": SECRETS["native"],
+        "USSD_GATEWAY_OUTBOX_FILE": str(tmp_path / "outbox.jsonl"),
+        "TMPDIR": str(tmp_path),
+    }
+    async with gateway_process(env, serve_args=["--workers", "2"]) as gateway:
+        ready = asyncio.Barrier(20)  # the wrong PUK1s leave together
+
+        async def one(wrong: str) -> tuple[int, bytes]:
+            async with aiohttp.ClientSession() as http:
+                phone = Handset(http, url=gateway.url, msisdn=CLOSED_SELF.msisdn,
+                                dialect="native", secret=SECRETS["native"])
+                await phone.dial("*141*3*6#")
+                assert (await phone.send("2")).text == ASK_PUK
+                await ready.wait()
+                request = phone.codec.request(
+                    phone.state, Op.CONTINUE, wrong, secret=SECRETS["native"]
+                )
+                async with http.post(gateway.url + request.path, data=request.body,
+                                     headers=dict(request.headers)) as r:
+                    return r.status, await r.read()
+
+        answers = await asyncio.gather(*(one(WRONG_PUKS[n % 5]) for n in range(20)))
+    assert [status for status, _ in answers] == [200] * 20, answers
+    texts = [body.decode() for _, body in answers]
+    left = sorted(n for n in range(1, 5) for t in texts if f"Осталось попыток: {n}." in t)
+    assert left == [1, 2, 3, 4]
+    assert sum(1 for t in texts if LOCKED in t) == 1
+    assert sum(1 for t in texts if ALREADY_LOCKED in t) == 15
+    sub = await store.get_subscriber(CLOSED_SELF.msisdn)
+    assert sub.puk_locked and sub.puk_failures == 5
+    outbox = await store.outbox(CLOSED_SELF.msisdn)
+    assert [(m.kind, m.status) for m in outbox] == [("puk_locked_alert", "pending")]
