@@ -84,6 +84,33 @@ async def test_a_late_resend_of_an_older_hop_is_not_applied_again(
     assert (await store.get_subscriber(CLOSED_SELF.msisdn)).puk_failures == 3
 
 
+@pytest.mark.parametrize("dialect", ["native", "hubtel"])
+async def test_a_late_resend_is_refused_after_the_network_skipped_numbers(
+    handset: HandsetFactory, http: aiohttp.ClientSession, gateway: TestServer, store: SqliteStore,
+    dialect: str,
+) -> None:
+    """The network numbers a hop ahead of the session's count (a request it sent was never
+    answered): the counter follows it, so a late resend of that hop is still an older one."""
+    phone = handset(CLOSED_SELF.msisdn)
+    await phone.dial("*141*3*6#")
+    await phone.send("2")
+    secret = SECRETS[dialect]
+
+    async def hop(number: int, text: str) -> tuple[int, bytes]:
+        state = replace(phone.state, hop=number)
+        return await _post(http, gateway, phone.codec.request(state, Op.CONTINUE, text, secret=secret))
+
+    first = await hop(5, WRONG_PUKS[0])  # numbers 2..4 never arrived
+    assert first[0] == 200 and "Осталось попыток: 4." in first[1].decode()
+    second = await hop(6, WRONG_PUKS[1])
+    assert "Осталось попыток: 3." in second[1].decode()
+    assert await hop(5, WRONG_PUKS[0]) == second  # late: the current screen, not applied
+    assert await hop(3, WRONG_PUKS[2]) == second  # older than any answered: the same
+    assert (await store.get_subscriber(CLOSED_SELF.msisdn)).puk_failures == 2
+    assert "Осталось попыток: 2." in (await hop(7, WRONG_PUKS[2]))[1].decode()
+    assert (await store.get_subscriber(CLOSED_SELF.msisdn)).puk_failures == 3
+
+
 @pytest.mark.parametrize("dialect", ["africastalking"])
 async def test_an_older_cumulative_text_leaves_the_session_as_it_was(
     handset: HandsetFactory, http: aiohttp.ClientSession, gateway: TestServer, store: SqliteStore,
