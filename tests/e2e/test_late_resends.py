@@ -82,6 +82,14 @@ async def test_a_late_resend_of_an_older_hop_is_not_applied_again(
     # The session goes on where it really was.
     assert (await phone.send(WRONG_PUKS[2])).text == _left(2)
     assert (await store.get_subscriber(CLOSED_SELF.msisdn)).puk_failures == 3
+    async with http.get(gateway.make_url("/metrics")) as r:
+        metrics = await r.text()
+    assert f'ussd_hops_total{{dialect="{dialect}",outcome="stale",service="access"}} 2.0' in metrics
+    # Once the session is over, a late hop gets the session's end, still changing nothing.
+    await phone.abort()
+    status, body = await _post(http, gateway, late)
+    assert status == 200 and "Сеанс завершён. Наберите запрос снова." in body.decode()
+    assert (await store.get_subscriber(CLOSED_SELF.msisdn)).puk_failures == 3
 
 
 @pytest.mark.parametrize("dialect", ["native", "hubtel"])

@@ -66,7 +66,7 @@ class _Result:
     service: str | None = None
     state: str | None = None
     outcome: str = "answered"
-    """begun, answered, page, repeat, expired, ended, refused, not_available, abort, …"""
+    """begun, answered, page, repeat, stale, expired, ended, refused, not_available, abort, …"""
 
 
 async def _settle(value: Any) -> Any:
@@ -201,16 +201,17 @@ class Engine:
             return _Result(
                 UssdReply.from_dict(session.last_reply), session.service, session.state, "repeat"
             )
+        if session.ended:
+            ended = self._end_text(menu, "session_ended", session.lang, catalog)
+            return _Result(ended, outcome="ended")
         if position.stale(session, req.number):
             # A late resend of an older hop: its reply is not kept, and an error or an END
             # would end a live session at the network. The current screen changes nothing
+            # (not even the idle clock: an expired session still expires on its next hop)
             # and shows the subscriber where the session really is.
             return _Result(
                 UssdReply.from_dict(session.last_reply), session.service, session.state, "stale"
             )
-        if session.ended:
-            ended = self._end_text(menu, "session_ended", session.lang, catalog)
-            return _Result(ended, outcome="ended")
         if (
             now - session.updated_at > self.timeouts.idle
             or now - session.started_at > self.timeouts.total
