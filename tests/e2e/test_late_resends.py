@@ -119,6 +119,22 @@ async def test_a_late_resend_is_refused_after_the_network_skipped_numbers(
     assert (await store.get_subscriber(CLOSED_SELF.msisdn)).puk_failures == 3
 
 
+@pytest.mark.parametrize("dialect", ["native", "hubtel"])
+async def test_a_hop_number_no_network_sends_is_refused(
+    handset: HandsetFactory, http: aiohttp.ClientSession, gateway: TestServer, store: SqliteStore,
+    dialect: str,
+) -> None:
+    """A hop number above a million (a session lasts minutes) is a bad request: it would
+    otherwise make every later hop of the session look older."""
+    phone = handset(CLOSED_SELF.msisdn)
+    await phone.dial("*141*3*6#")
+    await phone.send("2")
+    state = replace(phone.state, hop=2_000_000)
+    request = phone.codec.request(state, Op.CONTINUE, WRONG_PUKS[0], secret=SECRETS[dialect])
+    assert (await _post(http, gateway, request))[0] == 400
+    assert (await phone.send(WRONG_PUKS[0])).text == _left(4)
+
+
 @pytest.mark.parametrize("dialect", ["africastalking"])
 async def test_an_older_cumulative_text_leaves_the_session_as_it_was(
     handset: HandsetFactory, http: aiohttp.ClientSession, gateway: TestServer, store: SqliteStore,
