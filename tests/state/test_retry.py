@@ -156,3 +156,29 @@ async def test_racing_writers_on_a_real_store_all_finish_exactly(tmp_path: Path)
         assert sum(1 for e in log if e.action == "test_increment") == racers
     finally:
         await store.close()
+
+
+async def test_conflicts_pause_a_short_jittered_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Between conflicted rounds the writer pauses a random time within a doubling bound
+    (racers of other processes don't collide again in lockstep); none after the last
+    round, none without a conflict."""
+    import state.retry as retry
+
+    pauses: list[float] = []
+
+    async def watched(delay: float) -> None:
+        pauses.append(delay)
+
+    monkeypatch.setattr(retry, "_sleep", watched)
+    assert await retry_conflicts(_Flaky(0)) == "done"
+    assert pauses == []
+    assert await retry_conflicts(_Flaky(12)) == "done"
+    assert len(pauses) == 12
+    for round_, delay in enumerate(pauses):
+        assert 0.0 <= delay <= min(retry.MAX_BACKOFF, retry.BACKOFF * 2**round_)
+    assert len(set(pauses)) > 1  # jittered, not a fixed step
+    pauses.clear()
+    with pytest.raises(KeptConflicting):
+        await retry_conflicts(_Flaky(10**6), attempts=3)
+    assert len(pauses) == 2  # no pause after the last attempt
+    assert sum(retry.pause(r) for r in range(ATTEMPTS)) <= 0.5

@@ -2,8 +2,9 @@
 
 Request: ``SessionId``, ``Mobile``, ``ServiceCode``, ``Type`` (``Initiation``, ``Response``,
 ``Release``, ``Timeout``; any case), ``Message`` (on Initiation the dialled string, later
-this hop's input), ``Operator``, ``Sequence`` (the hop's number: a repeat has the same),
-``ClientState``. Reply: ``{"Type": "Response"|"Release", "Message": …, "ClientState": ""}``.
+this hop's input), ``Operator``, ``Sequence`` (the hop's number from 1: a repeat has the
+same; an older one is a late resend, answered with the current screen), ``ClientState``.
+Reply: ``{"Type": "Response"|"Release", "Message": …, "ClientState": ""}``.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ def parse(headers: Mapping[str, str], body: bytes) -> UssdRequest:
         text=f.input_text(doc, "Message"),
         hop_key=str(sequence),
         service_code=_service_code(code),
+        number=sequence,
     )
 
 

@@ -44,6 +44,11 @@ class UssdRequest:
     cumulative: bool = False
     """Africa's Talking: ``text`` is all inputs joined by ``*``; a new session may begin
     with parameters already in it."""
+    number: int | None = None
+    """The hop's number in the session as the network counts it (native ``hop`` from 0,
+    Hubtel ``Sequence`` from 1), one more every new request; None when the dialect numbers
+    no hops (Africa's Talking). A number below the session's is a late resend of an older
+    hop: never applied again."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,8 +7,9 @@ Request::
 
 ``op`` is ``begin`` (``text`` is the dialled string), ``continue`` (``text`` is this hop's
 input), ``abort`` or ``timeout`` (the network ended the session). ``hop`` counts requests
-in the session from 0; a request with a ``hop`` already answered is a repeat and gets the
-same reply. Reply (200)::
+in the session from 0; a request with the ``hop`` answered last is a repeat and gets the
+same reply; an older ``hop`` (a late resend) gets the current screen and changes nothing.
+Reply (200)::
 
     {"session_id": "s-1", "op": "continue", "text": "…", "encoding": "ucs2", "length": 57}
 
@@ -51,6 +52,7 @@ def parse(headers: Mapping[str, str], body: bytes) -> UssdRequest:
         text=f.input_text(doc, "text"),
         hop_key=str(hop),
         service_code=f.text_field(doc, "service_code", required=False, limit=32),
+        number=hop,
     )
 
 

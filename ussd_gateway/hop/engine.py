@@ -3,8 +3,11 @@
 A hop reads the session and the subscriber in one store call and writes the core's
 changes together with the session's new position and its reply in one transaction, so
 an answered hop is durable and a repeated hop (same session, same hop key) gets the
-stored reply without changing anything twice. Hops of one session are serialised in
-this process by a lock and across processes by the session's hop counter.
+stored reply without changing anything twice; a late resend of an older hop (its number
+below the session's counter) gets the current screen and changes nothing. Hops of one
+subscriber (all their sessions) are serialised in this process by a lock on the number,
+and across processes by the session's hop counter and the subscriber's row version (a
+conflict is retried with a short jittered pause).
 
 The parts: ``hop_key.py`` (what is kept of a hop key; a cumulative text's new input),
 ``paging.py`` (the pages of a long screen), ``screen.py`` (an input's event, a screen's
@@ -63,7 +66,7 @@ class _Result:
     service: str | None = None
     state: str | None = None
     outcome: str = "answered"
-    """begun, answered, page, repeat, expired, ended, refused, not_available, abort, …"""
+    """begun, answered, page, repeat, stale, expired, ended, refused, not_available, abort, …"""
 
 
 async def _settle(value: Any) -> Any:
@@ -128,13 +131,18 @@ class Engine:
             msisdn = normalize_msisdn(req.msisdn)  # idempotent; dialects already normalised
         except InvalidMsisdn as exc:
             raise BadRequest(f"msisdn: {exc}") from None
+        if req.number is not None and req.number > position.MAX_NUMBER:
+            raise BadRequest(f"hop number above {position.MAX_NUMBER}")
         key = f"{req.dialect}:{req.session_id}"
         hop_key = HopKey.of(self.pepper, req.hop_key)  # once a hop: an HMAC, compared and kept
 
         async def attempt() -> _Result:
             return await self._hop(key, req, msisdn, hop_key)
 
-        async with self._locks.hold(key):
+        # By the subscriber, not the session: racing sessions of one number would only
+        # conflict on the subscriber's row (a session of another number is refused
+        # without a write, so its lock is not needed).
+        async with self._locks.hold(msisdn):
             try:
                 result = await retry_conflicts(
                     attempt, on_conflict=self.metrics.conflicts.inc, what="the session"
@@ -187,7 +195,7 @@ class Engine:
             if session.ended:
                 return _Result(reply("", ends=True), session.service, outcome="already_ended")
             ack = reply("", ends=True)
-            await self._end(session, hop_key, ack, now, str(req.op))
+            await self._end(session, hop_key, ack, now, str(req.op), req.number)
             return _Result(ack, session.service, session.state, outcome=str(req.op))
         if hop_key.is_last_of(session):
             return _Result(
@@ -196,6 +204,14 @@ class Engine:
         if session.ended:
             ended = self._end_text(menu, "session_ended", session.lang, catalog)
             return _Result(ended, outcome="ended")
+        if position.stale(session, req.number):
+            # A late resend of an older hop: its reply is not kept, and an error or an END
+            # would end a live session at the network. The current screen changes nothing
+            # (not even the idle clock: an expired session still expires on its next hop)
+            # and shows the subscriber where the session really is.
+            return _Result(
+                UssdReply.from_dict(session.last_reply), session.service, session.state, "stale"
+            )
         if (
             now - session.updated_at > self.timeouts.idle
             or now - session.started_at > self.timeouts.total
@@ -204,10 +220,12 @@ class Engine:
             or subscriber is None
         ):
             expired = self._end_text(menu, "session_expired", session.lang, catalog)
-            await self._end(session, hop_key, expired, now, "expired")
+            await self._end(session, hop_key, expired, now, "expired", req.number)
             return _Result(expired, session.service, session.state, "expired")
         text = this_input(req.text, session, self.pepper) if req.cumulative else req.text
-        return await self._continue(catalog, menu, session, subscriber, hop_key, text, now)
+        return await self._continue(
+            catalog, menu, session, subscriber, hop_key, text, now, req.number
+        )
 
     async def _begin(
         self,
@@ -265,6 +283,7 @@ class Engine:
             answer=answer,
             data=data,
             pages=pages,
+            number=req.number,
         )
         await self.store.commit(changes, session=session, session_hop_read=None)
         return _Result(answer, menu.name, state, "begun")
@@ -278,6 +297,7 @@ class Engine:
         hop_key: HopKey,
         text: str,
         now: float,
+        number: int | None,
     ) -> _Result:
         state = session.state
         final = menu.ends_at(state)
@@ -306,6 +326,7 @@ class Engine:
             data=data,
             pages=pages,
             page=page,
+            number=number,
         )
         await self.store.commit(changes, session=moved, session_hop_read=session.hop)
         return _Result(answer, menu.name, state, outcome)
@@ -326,8 +347,16 @@ class Engine:
         return reply((catalog or self.catalog).message(menu, key, lang), ends=True)
 
     async def _end(
-        self, session: UssdSession, hop_key: HopKey, answer: UssdReply, now: float, reason: str
+        self,
+        session: UssdSession,
+        hop_key: HopKey,
+        answer: UssdReply,
+        now: float,
+        reason: str,
+        number: int | None,
     ) -> None:
         """End a session the network or the clock ended; what it held is annulled."""
-        ended = position.ended(session, hop_key=hop_key, answer=answer, now=now, reason=reason)
+        ended = position.ended(
+            session, hop_key=hop_key, answer=answer, now=now, reason=reason, number=number
+        )
         await self.store.commit(ChangeSet(), session=ended, session_hop_read=session.hop)

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 
 class KeyedLocks:
-    """Serialise work per key (a USSD session) inside one process."""
+    """Serialise work per key (the hop engine: a subscriber's number) inside one process."""
 
     def __init__(self) -> None:
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}

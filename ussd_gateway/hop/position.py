@@ -4,6 +4,11 @@ Every session a hop writes is built here, so one rule holds however a session en
 last screen, the network's abort or timeout, the clock): an ended session keeps nothing
 it was holding — the model's data (a pending password hash) nor the pages (screen text) —
 only its last reply, which a repeat of its last hop gets again.
+
+The session's hop counter (``UssdSession.hop``) grows by one a hop, and up to the
+network's own number of the hop when that is ahead (``UssdRequest.number``: a request
+the gateway refused without an answer was still counted by the network), so a number
+below the counter is always a hop answered before (``stale``).
 """
 
 from __future__ import annotations
@@ -14,6 +19,22 @@ from typing import Any
 from state.models import UssdSession
 from ussd_gateway.dialects.model import UssdReply
 from ussd_gateway.hop.hop_key import HopKey
+
+MAX_NUMBER = 1_000_000
+"""The highest hop number taken: a session lasts minutes; a number above is no network's
+(and would overflow the counter's column)."""
+
+
+def counter(session: UssdSession, number: int | None) -> int:
+    """The hop counter after ``session`` takes a hop numbered ``number`` (None: unnumbered)."""
+    return max(session.hop + 1, number or 0)
+
+
+def stale(session: UssdSession, number: int | None) -> bool:
+    """Whether a hop numbered ``number`` is older than ``session``'s last answered hop (its
+    repeat, the last hop's key, is recognised before): it must not be applied again."""
+    return number is not None and number < session.hop
+
 
 COMPLETED = "completed"
 """The end reason of a session that ended with its last screen."""
@@ -31,6 +52,7 @@ def begun(
     answer: UssdReply,
     data: dict[str, Any],
     pages: tuple[str, ...],
+    number: int | None = None,
 ) -> UssdSession:
     """A new session after its first hop (which may have ended it already)."""
     ends = answer.ends
@@ -42,7 +64,7 @@ def begun(
         lang=lang,
         started_at=now,
         updated_at=now,
-        hop=1,
+        hop=max(1, number or 0),
         last_hop_length=hop_key.length,
         last_hop_tag=hop_key.tag,
         last_reply=answer.to_dict(),
@@ -63,6 +85,7 @@ def moved(
     data: dict[str, Any],
     pages: tuple[str, ...],
     page: int,
+    number: int | None = None,
 ) -> UssdSession:
     """``session`` after a hop that answered (and ended it if ``answer`` ends)."""
     ends = answer.ends
@@ -73,7 +96,7 @@ def moved(
         pages=() if ends else pages,
         page=0 if ends else page,
         updated_at=now,
-        hop=session.hop + 1,
+        hop=counter(session, number),
         last_hop_length=hop_key.length,
         last_hop_tag=hop_key.tag,
         last_reply=answer.to_dict(),
@@ -83,7 +106,13 @@ def moved(
 
 
 def ended(
-    session: UssdSession, *, hop_key: HopKey, answer: UssdReply, now: float, reason: str
+    session: UssdSession,
+    *,
+    hop_key: HopKey,
+    answer: UssdReply,
+    now: float,
+    reason: str,
+    number: int | None = None,
 ) -> UssdSession:
     """``session`` ended by the network (``abort``, ``timeout``) or the clock (``expired``)."""
     return replace(
@@ -92,7 +121,7 @@ def ended(
         pages=(),
         page=0,
         updated_at=now,
-        hop=session.hop + 1,
+        hop=counter(session, number),
         last_hop_length=hop_key.length,
         last_hop_tag=hop_key.tag,
         last_reply=answer.to_dict(),
