@@ -98,7 +98,9 @@ def test_native_begin_is_read_field_by_field() -> None:
     """A native begin becomes a BEGIN request with hop key "0" and the dialled text."""
     req = native.parse(HEADERS, as_json(native_doc(service_code="*141#")))
     # The number arrives in any spelling and leaves the dialect normalised.
-    assert req == UssdRequest("native", "s-1", OPEN_RU.msisdn, Op.BEGIN, "*141*3*6#", "0", "*141#")
+    assert req == UssdRequest(
+        "native", "s-1", OPEN_RU.msisdn, Op.BEGIN, "*141*3*6#", "0", "*141#", number=0
+    )
 
 
 @pytest.mark.parametrize("field", ["session_id", "msisdn", "op"])
@@ -220,7 +222,9 @@ def test_hubtel_request_is_read_field_by_field() -> None:
     """A Hubtel Response becomes a CONTINUE whose hop key is its Sequence."""
     body = as_json(hubtel_doc(Type="Response", Message="2", Sequence=3))
     req = hubtel.parse(HEADERS, body)
-    assert req == UssdRequest("hubtel", "h-1", OPEN_RU.msisdn, Op.CONTINUE, "2", "3", "141")
+    assert req == UssdRequest(
+        "hubtel", "h-1", OPEN_RU.msisdn, Op.CONTINUE, "2", "3", "141", number=3
+    )
 
 
 @pytest.mark.parametrize("field", ["Type", "SessionId", "Mobile", "Sequence"])
