@@ -1,14 +1,7 @@
 """structlog set-up: JSON lines, a request id, and no secrets.
 
 Only entry points call :func:`configure`. The redaction processor drops the values of
-keys that may hold secrets or a subscriber's typed input, and masks phone numbers; every
-rendered line (structlog's and the standard library's, tracebacks included) is masked once
-more as text just before it is written (:func:`redact_line`), so a secret inside a
-traceback or a library's message never leaves the process.
-
-Lines anyone outside can cause are warnings at most, one line, rate-limited
-(:class:`OutsideNoise`): aiohttp's "Error handling request" for a malformed request, and
-asyncio's "socket.accept() out of system resource" when the file descriptors run out.
+keys that may hold secrets or a subscriber's typed input, and masks phone numbers.
 """
 
 from __future__ import annotations
@@ -16,7 +9,6 @@ from __future__ import annotations
 import logging
 import re
 import sys
-import time
 from collections.abc import MutableMapping
 from typing import Any, TextIO
 
@@ -66,81 +58,6 @@ def redact(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapp
     return event_dict
 
 
-def redact_text(text: str) -> str:
-    """``text`` with full numbers masked and secret query values blanked."""
-    plan = current_plan()
-    if plan.country_code in text:
-        text = full_number_pattern(plan).sub(r"\1***\2", text)
-    if "=" in text:
-        text = _QUERY_SECRET.sub(r"\1[redacted]", text)
-    return text
-
-
-def redact_line(_: Any, __: str, line: str) -> str:
-    """The last processor: the rendered line itself, tracebacks included, redacted."""
-    return redact_text(line)
-
-
-OUTSIDE_LINES_PER_MINUTE = 10
-"""Lines per minute per process about requests or connections from outside (malformed
-requests, descriptors run out); past that one line a minute says how many were left out."""
-
-
-class OutsideNoise(logging.Filter):
-    """Turns what a peer can provoke into rate-limited one-line warnings.
-
-    On ``aiohttp.server``: a record whose exception is an HTTP parsing error (a request
-    line, header or body aiohttp refused before any route saw it) becomes a warning with
-    the error's class and no traceback (the exception's text quotes the request: its
-    URL, a token). On ``asyncio``: "out of system resource" from the accept loop, which
-    asyncio repeats every second while the descriptors are gone. Each kind is let through
-    at most ``per_minute`` times a minute; the first line after a quiet minute says how
-    many were suppressed. Everything else passes untouched.
-    """
-
-    def __init__(self, per_minute: int = OUTSIDE_LINES_PER_MINUTE) -> None:
-        super().__init__()
-        self._per_minute = per_minute
-        self._windows: dict[str, tuple[float, int, int]] = {}  # start, let through, dropped
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        kind = self._kind(record)
-        if kind is None:
-            return True
-        now = time.monotonic()
-        start, passed, dropped = self._windows.get(kind, (now, 0, 0))
-        if now - start >= 60:
-            start, passed = now, 0
-        if passed >= self._per_minute:
-            self._windows[kind] = (start, passed, dropped + 1)
-            return False
-        self._windows[kind] = (start, passed + 1, 0)
-        exc = record.exc_info[1] if record.exc_info else None
-        reason = type(exc).__name__ if exc is not None else "error"
-        record.msg = f"{kind}: {reason}" + (f" ({dropped} suppressed)" if dropped else "")
-        record.args = None
-        record.exc_info = record.exc_text = record.stack_info = None
-        record.levelno, record.levelname = logging.WARNING, "WARNING"
-        return True
-
-    @staticmethod
-    def _kind(record: logging.LogRecord) -> str | None:
-        if record.name == "asyncio":
-            return (
-                "accept_out_of_resources" if "out of system resource" in str(record.msg) else None
-            )
-        exc = record.exc_info[1] if record.exc_info else None
-        if record.name == "aiohttp.server" and _from_outside(exc):
-            return "malformed_request"
-        return None
-
-
-def _from_outside(exc: BaseException | None) -> bool:
-    from aiohttp.http_exceptions import HttpProcessingError
-
-    return isinstance(exc, HttpProcessingError)
-
-
 class _NamedWriteLogger(structlog.WriteLogger):
     """structlog's plain writer, with the name ``get_logger`` was given (for ``logger``)."""
 
@@ -183,7 +100,6 @@ def configure(
     render: list[Any] = [
         structlog.processors.format_exc_info,
         structlog.processors.JSONRenderer(ensure_ascii=False),
-        redact_line,
     ]
     threshold = logging.getLevelName(level.upper())
     structlog.configure(
@@ -207,10 +123,5 @@ def configure(
     logging.logThreads = False
     logging.logProcesses = False
     logging.logMultiprocessing = False
-    noise = OutsideNoise()
-    for name in ("aiohttp.server", "asyncio"):
-        library = logging.getLogger(name)
-        library.filters[:] = [f for f in library.filters if not isinstance(f, OutsideNoise)]
-        library.addFilter(noise)
     # aiosqlite logs every statement with its parameters at DEBUG.
     logging.getLogger("aiosqlite").setLevel(logging.WARNING)
