@@ -9,17 +9,26 @@ generic help and no code; an unknown or refused number the same help a stranger 
 Kannel puts the reply in its HTTP answer; Jasmin wants an MT, which is committed here with
 the MO's receipt (a redelivery finds one only with the other) before the route
 acknowledges. The HTTP route (``ussd_gateway/http/sms_mo.py``) only translates formats.
+
+Jasmin may deliver one MO several times at once. In one process the deliveries of one id
+take turns (a per-id lock), so a duplicate finds the receipt before it asks for a code: no
+second code, no send-limit slot spent. Across processes the receipt's uniqueness decides:
+the losing commit is a :class:`~state.errors.ConcurrentUpdate`, and the MO is then answered
+as the duplicate it is (its code request has been committed by then: that one is spent).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from account.codes import CodeService, Purpose, RequestOutcome
 from sms.commands import Action, Reply, SmsCommands
 from sms.mo import MoMessage, MoSource
 from state.credentials import Sealer
+from state.errors import ConcurrentUpdate
 from state.models import ChangeSet, Channel, MoReceipt, OutboxMessage
 from state.store import CodeStore
 
@@ -52,6 +61,8 @@ class SmsRequests:
         self.commands = commands
         self.sealer = sealer
         self.clock = clock or codes.clock
+        self._turns: dict[tuple[str, str], tuple[asyncio.Lock, int]] = {}
+        """Per MO id: the lock its deliveries take turns on, and how many hold or wait."""
 
     async def answer(self, message: MoMessage) -> MoAnswer:
         """Decide the reply to ``message`` and, for Jasmin, commit it as an MT.
@@ -59,12 +70,38 @@ class SmsRequests:
         Raises:
             StoreError: the store failed; nothing was committed (Jasmin delivers again).
         """
-        if await self._already_answered(message):
-            return MoAnswer("", None, "duplicate")
-        answer = await self._reply(message)
-        if message.source is MoSource.JASMIN:
-            await self._queue_reply(message, answer, self.clock())
-        return answer
+        async with self._turn(message):
+            if await self._already_answered(message):
+                return MoAnswer("", None, "duplicate")
+            answer = await self._reply(message)
+            if message.source is MoSource.JASMIN:
+                try:
+                    await self._queue_reply(message, answer, self.clock())
+                except ConcurrentUpdate:
+                    # Another process committed this MO's receipt first: a duplicate.
+                    if await self._already_answered(message):
+                        return MoAnswer("", None, "duplicate")
+                    raise
+            return answer
+
+    @asynccontextmanager
+    async def _turn(self, message: MoMessage) -> AsyncIterator[None]:
+        """Deliveries of one Jasmin MO id, one at a time (others pass straight through)."""
+        if message.source is not MoSource.JASMIN or not message.message_id:
+            yield
+            return
+        key = (str(message.source), message.message_id)
+        lock, users = self._turns.get(key, (asyncio.Lock(), 0))
+        self._turns[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._turns[key]
+            if users <= 1:
+                del self._turns[key]
+            else:
+                self._turns[key] = (lock, users - 1)
 
     def help_text(self) -> str:
         """The generic help, for an MO that could not be read (no language known)."""

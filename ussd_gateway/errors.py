@@ -3,7 +3,8 @@
 
 GatewayError
 ├── BadRequest              the caller sent something malformed
-│   └── DialectParseError   a dialect could not read the request
+│   ├── DialectParseError   a dialect could not read the request
+│   └── UnsupportedMediaType a JSON API's body is declared as something other than JSON
 ├── Unauthorized            missing or wrong shared secret
 └── GatewayBusy             a hop kept conflicting with another writer
 MenuDefinitionError         a menu file is broken (raised at start-up, never per hop)
@@ -26,6 +27,10 @@ class BadRequest(GatewayError):
 
 class DialectParseError(BadRequest):
     """A dialect's parser rejected the request."""
+
+
+class UnsupportedMediaType(BadRequest):
+    """A JSON API's body came with a Content-Type other than ``application/json``."""
 
 
 class Unauthorized(GatewayError):

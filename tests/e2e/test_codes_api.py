@@ -74,11 +74,26 @@ async def test_rate_limit_has_retry_after(http: aiohttp.ClientSession, gateway: 
     assert body == {"error": "too_many_requests", "message": "try again later"}
 
 
-async def test_off_network_number_is_refused(
-    http: aiohttp.ClientSession, gateway: TestServer, store: SqliteStore
+@pytest.mark.parametrize("number", ["+7 916 123 45 67", "0049 30 1234567", "+375 17 123-45-67",
+                                    "+1 (212) 555-0100"])
+async def test_off_network_number_is_not_ours(
+    http: aiohttp.ClientSession, gateway: TestServer, store: SqliteStore, number: str
 ) -> None:
-    """Not a Belarusian mobile number at all: 400; nothing is ever sent off-network (case 5)."""
-    status, _, body = await _post(http, gateway, "/api/v1/codes", {"msisdn": "+7 916 123 45 67", "purpose": "login"})
+    """A well-formed number of another country or range: 422 not_our_number, as the README
+    says; nothing is ever sent off-network (case 5)."""
+    status, _, body = await _post(http, gateway, "/api/v1/codes", {"msisdn": number, "purpose": "login"})
+    assert (status, body) == (422, {"error": "not_our_number",
+                                    "message": "codes are sent to this operator's numbers only"})
+    assert await store.outbox() == []
+
+
+@pytest.mark.parametrize("number", ["hello", "+", "+7 916", "+79161234567890123", "+7916abc4567",
+                                    "++79161234567", "0"])
+async def test_what_is_no_number_stays_a_bad_request(
+    http: aiohttp.ClientSession, gateway: TestServer, store: SqliteStore, number: str
+) -> None:
+    """Garbage, too short or too long for E.164: 400 bad_request naming the field."""
+    status, _, body = await _post(http, gateway, "/api/v1/codes", {"msisdn": number, "purpose": "login"})
     assert status == 400 and "msisdn" in body["message"]  # type: ignore[index]
     assert await store.outbox() == []
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import re
 import uuid
@@ -25,6 +26,7 @@ from yarl import URL
 from state.credentials import Pepper, Sealer
 from state.errors import StoreError
 from state.sqlite import SqliteStore
+from ussd_gateway.app import create_app
 from ussd_gateway.config import Settings
 from ussd_gateway.http.appkeys import CODES
 
@@ -349,3 +351,44 @@ async def test_jasmin_redelivery_is_answered_once(
     # A new MO (another id) is processed: it meets the send limit, not the dedupe.
     assert await jasmin_post(http, gateway, OPEN_RU.msisdn, "KOD") == (200, "ACK/Jasmin")
     assert [r.kind for r in await store.outbox(OPEN_RU.msisdn)] == ["code:login", "mo_reply"]
+
+
+async def test_simultaneous_jasmin_duplicates_are_all_acknowledged(
+    http: aiohttp.ClientSession, gateway: TestServer, store: SqliteStore
+) -> None:
+    """Eight deliveries of one MO id at the same moment: all ACK/Jasmin, one reply, no errors."""
+    message_id = "0b5e9a52-7d1c-4c7e-9a51-1f0e2c3d4b5a"
+    seen = len(read_log())
+    answers = await asyncio.gather(
+        *(jasmin_post(http, gateway, OPEN_RU.msisdn, "KOD", message_id) for _ in range(8))
+    )
+    assert answers == [(200, "ACK/Jasmin")] * 8
+    [row] = await store.outbox(OPEN_RU.msisdn)
+    assert row.kind == "code:login"
+    new = read_log()[seen:]
+    assert [line for line in new if line.get("level") in ("error", "critical")] == []
+    outcomes = [line["outcome"] for line in new if line.get("event") == "sms_mo"]
+    assert sorted(outcomes) == ["duplicate"] * 7 + ["reply"]
+
+
+async def test_duplicates_racing_in_two_processes_are_acknowledged(
+    http: aiohttp.ClientSession, gateway: TestServer, store: SqliteStore,
+    settings: Settings, clock: FakeClock,
+) -> None:
+    """Two workers on one database get the same MO at once: the receipt's uniqueness decides,
+    the loser answers as a duplicate (ACK, no second reply, no error line)."""
+    other = TestServer(create_app(settings, clock=clock), host="127.0.0.1")
+    await other.start_server()
+    try:
+        message_id = "7c6d5e4f-3a2b-4c1d-8e9f-0a1b2c3d4e5f"
+        seen = len(read_log())
+        answers = await asyncio.gather(
+            *(jasmin_post(http, server, OPEN_RU.msisdn, "KOD", message_id)
+              for server in (gateway, other) * 3)
+        )
+    finally:
+        await other.close()
+    assert answers == [(200, "ACK/Jasmin")] * 6
+    assert len(await store.outbox(OPEN_RU.msisdn)) == 1
+    new = read_log()[seen:]
+    assert [line for line in new if line.get("level") in ("error", "critical")] == []

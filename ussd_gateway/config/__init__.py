@@ -41,6 +41,9 @@ Example file (every key optional; the defaults shown)::
     [log]
     level = "info"                       # debug, info, warning, error, critical
 
+    [metrics]
+    secret = "…"                         # /metrics wants Bearer <secret>; absent: open
+
     [sms]
     sender = "file"                      # file | kannel | jasmin
     sender_id = "A1"                     # the "from" of MT messages

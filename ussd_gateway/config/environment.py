@@ -40,6 +40,7 @@ VARIABLES: Mapping[str, str] = {
         "SECRET_AFRICASTALKING": "dialects.africastalking",
         "SECRET_HUBTEL": "dialects.hubtel",
         "LOG_LEVEL": "log.level",
+        "METRICS_SECRET": "metrics.secret",
         "SMS_SENDER": "sms.sender",
         "SMS_SENDER_ID": "sms.sender_id",
         "OUTBOX_FILE": "sms.outbox_file",

@@ -255,6 +255,7 @@ def _settings(doc: Document, plan: NumberingPlan, reading: _Reading) -> Settings
         },
         menu_paths=tuple(Path(p) for p in doc.menus.paths),
         log_level=doc.log.level,
+        metrics_secret=doc.metrics.secret,
         numbering=plan,
         sms=SmsSettings(**{**_fields(doc.sms), "outbox_file": Path(doc.sms.outbox_file)}),
         codes=CodeSettings(

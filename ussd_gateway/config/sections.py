@@ -119,6 +119,12 @@ class LogSection(Section):
     )
 
 
+class MetricsSection(Section):
+    """``[metrics]``: who may scrape ``/metrics`` (no secret: anyone reaching the port)."""
+
+    secret: OptionalSecret = _DEFAULT.metrics_secret
+
+
 class SmsSection(Section):
     """``[sms]``: how MT messages leave, who may call the SMS callbacks."""
 
@@ -224,6 +230,7 @@ class Document(Section):
     dialects: DialectsSection = Field(default_factory=DialectsSection)
     menus: MenusSection = Field(default_factory=MenusSection)
     log: LogSection = Field(default_factory=LogSection)
+    metrics: MetricsSection = Field(default_factory=MetricsSection)
     sms: SmsSection = Field(default_factory=SmsSection)
     codes: CodesSection = Field(default_factory=CodesSection)
     account: AccountSection = Field(default_factory=AccountSection)

@@ -97,6 +97,8 @@ class Settings:
     dialect_secrets: Mapping[str, Secret] = field(default_factory=dict)
     menu_paths: tuple[Path, ...] = ()
     log_level: str = "info"
+    metrics_secret: Secret | None = None
+    """With it, ``/metrics`` needs ``Authorization: Bearer <secret>``; without, it is open."""
     demo: bool = False
     argon2_time_cost: int = 2
     argon2_memory_kib: int = 19 * 1024

@@ -38,7 +38,13 @@ from state.errors import (
     StoreError,
     UnknownSubscriber,
 )
-from ussd_gateway.errors import BadRequest, DialectParseError, GatewayBusy, Unauthorized
+from ussd_gateway.errors import (
+    BadRequest,
+    DialectParseError,
+    GatewayBusy,
+    Unauthorized,
+    UnsupportedMediaType,
+)
 
 BUSY_RETRY_AFTER = 1
 """Seconds a caller waits after a conflict storm: it clears within a round of retries."""
@@ -72,6 +78,7 @@ ANSWERS: Mapping[type[BaseException], ErrorAnswer] = MappingProxyType(
         BadRequest: ErrorAnswer(400, "bad_request"),
         DialectParseError: ErrorAnswer(400, "malformed_request"),
         InvalidMsisdn: ErrorAnswer(400, "bad_request"),
+        UnsupportedMediaType: ErrorAnswer(415, "unsupported_media_type"),
         Unauthorized: ErrorAnswer(401, "unauthorized"),
         # The account's refusals.
         InvalidCredentials: ErrorAnswer(401, "invalid_credentials"),

@@ -9,14 +9,16 @@ check by check) and ``/metrics`` (Prometheus).
   either way: ``{"status": "ready" | "not_ready", "checks": {…}}``, counts, times and class
   names only (no URL, no secret).
 - ``GET /metrics`` — the exposition (``ussd_gateway/metrics/exposition.py``): every worker's
-  counters with ``serve --workers N``.
+  counters with ``serve --workers N``. With ``[metrics] secret`` set, only for a caller
+  presenting it in the ``Authorization`` header (never ``?token=``); without, open.
 """
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from ussd_gateway.http.appkeys import EXPOSITION, READINESS, STORE
+from ussd_gateway.http.appkeys import EXPOSITION, READINESS, SETTINGS, STORE
+from ussd_gateway.http.auth import require
 from ussd_gateway.metrics.exposition import CONTENT_TYPE
 
 
@@ -37,7 +39,10 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    """Prometheus exposition."""
+    """Prometheus exposition; with ``[metrics] secret`` set, for its Bearer only."""
+    expected = request.app[SETTINGS].metrics_secret
+    if expected is not None:
+        require(request, expected, "missing or wrong metrics credentials")
     body = await request.app[EXPOSITION].render()
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
 

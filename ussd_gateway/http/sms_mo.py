@@ -78,7 +78,7 @@ def replace_commands(app: web.Application, commands: SmsCommands) -> None:
 async def handle_mo(request: web.Request) -> web.StreamResponse:
     """Authenticate, read the MO in its format, answer it in the same."""
     counters = request.app.get(METRICS) or NOT_COUNTED
-    if not caller_is_allowed(request, request.app[SETTINGS].sms.mo_secret):
+    if not caller_is_allowed(request, request.app[SETTINGS].sms.mo_secret, query_ok=True):
         counters.mo_answered("unknown", "forbidden")
         log.warning("sms_mo_forbidden")
         return web.Response(status=403, text="Forbidden", headers={"Content-Type": PLAIN})

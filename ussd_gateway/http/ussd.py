@@ -23,6 +23,7 @@ def ussd_handler(spec: DialectSpec) -> Handler:
             request,
             request.app[SETTINGS].dialect_secrets.get(spec.name),
             "missing or wrong credentials for this dialect",
+            query_ok=True,
         )
         structlog.contextvars.bind_contextvars(dialect=spec.name)
         body = await request.read()
