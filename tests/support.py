@@ -119,6 +119,33 @@ def read_log() -> list[dict[str, object]]:
     return [json.loads(line) for line in complete.split("\n") if line.startswith("{")]
 
 
+def log_offset() -> int:
+    """Where the run's log ends now (bytes): read only what comes after with
+    :func:`read_log_since` (the whole log of a full run is tens of thousands of lines)."""
+    return LOG_PATH.stat().st_size if LOG_PATH.exists() else 0
+
+
+def read_log_since(offset: int) -> list[dict[str, object]]:
+    """The complete log lines written after ``offset``, parsed."""
+    if not LOG_PATH.exists():
+        return []
+    with LOG_PATH.open("rb") as log:
+        log.seek(offset)
+        data = log.read()
+    text = data[: data.rfind(b"\n") + 1].decode("utf-8", errors="replace")
+    lines = text.split("\n")
+    if offset and lines and not lines[0].startswith("{"):
+        lines = lines[1:]  # the end of a line being written when the offset was taken
+    parsed = []
+    for line in lines:
+        if line.startswith("{"):
+            try:
+                parsed.append(json.loads(line))
+            except ValueError:  # only the first, cut line can be partial
+                continue
+    return parsed
+
+
 def assert_not_stored(database: str, *secrets: str) -> None:
     """None of ``secrets`` appears in the database file or its write-ahead log."""
     for suffix in ("", "-wal"):
