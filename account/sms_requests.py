@@ -19,7 +19,6 @@ as the duplicate it is (its code request has been committed by then: that one is
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from sms.commands import Action, Reply, SmsCommands
 from sms.mo import MoMessage, MoSource
 from state.credentials import Sealer
 from state.errors import ConcurrentUpdate
+from state.locks import KeyedLocks
 from state.models import ChangeSet, Channel, MoReceipt, OutboxMessage
 from state.store import CodeStore
 
@@ -61,8 +61,8 @@ class SmsRequests:
         self.commands = commands
         self.sealer = sealer
         self.clock = clock or codes.clock
-        self._turns: dict[tuple[str, str], tuple[asyncio.Lock, int]] = {}
-        """Per MO id: the lock its deliveries take turns on, and how many hold or wait."""
+        self._turns = KeyedLocks()
+        """Per Jasmin MO id: its deliveries take turns."""
 
     async def answer(self, message: MoMessage) -> MoAnswer:
         """Decide the reply to ``message`` and, for Jasmin, commit it as an MT.
@@ -90,18 +90,8 @@ class SmsRequests:
         if message.source is not MoSource.JASMIN or not message.message_id:
             yield
             return
-        key = (str(message.source), message.message_id)
-        lock, users = self._turns.get(key, (asyncio.Lock(), 0))
-        self._turns[key] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._turns[key]
-            if users <= 1:
-                del self._turns[key]
-            else:
-                self._turns[key] = (lock, users - 1)
+        async with self._turns.hold(f"{message.source}:{message.message_id}"):
+            yield
 
     def help_text(self) -> str:
         """The generic help, for an MO that could not be read (no language known)."""

@@ -30,6 +30,7 @@ import structlog
 
 from state.credentials import PasswordHasher, Pepper
 from state.errors import InvalidMsisdn, KeptConflicting
+from state.locks import KeyedLocks
 from state.models import ChangeSet, Subscriber, UssdSession
 from state.msisdn import mask_msisdn, normalize_msisdn
 from state.retry import retry_conflicts
@@ -40,7 +41,6 @@ from ussd_gateway.hop import paging, position
 from ussd_gateway.hop.catalogs import Catalogs
 from ussd_gateway.hop.hop_key import HopKey, this_input
 from ussd_gateway.hop.languages import RecentLanguages
-from ussd_gateway.hop.locks import KeyedLocks
 from ussd_gateway.hop.metrics import HopMetrics
 from ussd_gateway.hop.screen import event_for, render
 from ussd_gateway.hop.timeouts import SessionTimeouts

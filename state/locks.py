@@ -1,4 +1,8 @@
-"""Per-key asyncio locks that disappear when nobody holds or waits for them."""
+"""Per-key asyncio locks that disappear when nobody holds or waits for them.
+
+The in-process half of serialising work on one key (the other half, across processes, is
+``state/retry.py``): the hop engine per subscriber, the SMS requests per Jasmin MO id.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from contextlib import asynccontextmanager
 
 
 class KeyedLocks:
-    """Serialise work per key (the hop engine: a subscriber's number) inside one process."""
+    """Serialise work per key inside one process."""
 
     def __init__(self) -> None:
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
