@@ -31,8 +31,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import resource
+import signal
 import socket
 import time
+from collections.abc import Iterator
 from http import HTTPStatus
 from typing import Any
 
@@ -231,8 +233,27 @@ def serve(app: web.Application, sockets: list[socket.socket]) -> None:
         finally:
             _cancel_rest(loop)
             loop.run_until_complete(loop.shutdown_asyncgens())
-            loop.close()
+            with _late_stops_ignored():
+                loop.close()
             asyncio.set_event_loop(None)
+
+
+_STOPS = {signal.SIGINT, signal.SIGTERM}
+
+
+@contextlib.contextmanager
+def _late_stops_ignored() -> Iterator[None]:
+    """Closing the loop puts back Python's own SIGINT handler (``KeyboardInterrupt``) and
+    closes the wakeup descriptor; a second Ctrl-C (the terminal's, after the supervisor's)
+    landing then is a traceback and exit 1 after a clean drain. The process has stopped
+    once: the stops wait (blocked) while the loop closes, and are ignored after."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, _STOPS)
+    try:
+        yield
+    finally:
+        for signum in _STOPS:
+            signal.signal(signum, signal.SIG_IGN)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPS)
 
 
 def _cancel_rest(loop: asyncio.AbstractEventLoop) -> None:
