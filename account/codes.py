@@ -90,6 +90,14 @@ class CodeRequest:
 
 
 @dataclass(frozen=True, slots=True)
+class CodeIssue:
+    """A request decided and not yet committed: its result, and the changes to commit."""
+
+    result: CodeRequest
+    changes: ChangeSet
+
+
+@dataclass(frozen=True, slots=True)
 class CodePolicy:
     """The figures of the code policy."""
 
@@ -157,51 +165,58 @@ class CodeService:
         Raises:
             KeptConflicting: requests for this number kept colliding on every attempt.
         """
-        result = await self._request(msisdn, purpose, channel)
-        self._counters.code_requested(str(purpose), str(result.outcome))
-        return result
-
-    async def _request(self, msisdn: str, purpose: Purpose, channel: Channel) -> CodeRequest:
-        if not msisdn.startswith(self.policy.allowed_prefixes):
-            return CodeRequest(RequestOutcome.REFUSED)
 
         async def attempt() -> CodeRequest:
-            now = self.clock()
-            subscriber = await self.store.get_subscriber(msisdn)
-            snap = await self.store.load_codes(msisdn, purpose, now)
-            wait = self._wait(snap, now)
-            if wait:
-                return CodeRequest(RequestOutcome.LIMITED, retry_after=wait)
-            code = f"{secrets.randbelow(10**self.policy.digits):0{self.policy.digits}d}"
-            # The guard advances for everyone: a concurrent request for this number loses
-            # its write and re-reads the send counts, so the limits hold exactly.
-            guard = replace(snap.guard, version=snap.guard.version + 1)
-            changes = ChangeSet(
-                guards=((snap.guard.version, guard),),
-                code_sends=(CodeSend(msisdn, str(purpose), channel, now),),
-            )
-            if subscriber is not None:
-                row = OtpCode(
-                    msisdn, purpose, self._digest(msisdn, purpose, code), now, now + self.policy.ttl
-                )
-                audit = AuditEntry(
-                    msisdn, "code_issued", "subscriber", channel, now, {"purpose": str(purpose)}
-                )
-                changes = changes + ChangeSet(codes=(row,), audit=(audit,))
-                if channel is not Channel.SMS:
-                    body = self._sealer.seal(self._compose(purpose, subscriber.lang, code))
-                    message = OutboxMessage(
-                        msisdn, f"code:{purpose}", body, now, now + self.policy.ttl
-                    )
-                    changes = changes + ChangeSet(outbox=(message,))
-            await self.store.commit(changes)
-            if subscriber is None:
-                return CodeRequest(RequestOutcome.UNKNOWN)
-            if channel is Channel.SMS:
-                return CodeRequest(RequestOutcome.REPLY, code=code)
-            return CodeRequest(RequestOutcome.QUEUED)
+            issue = await self.decide(msisdn, purpose, channel=channel)
+            if not issue.changes.empty:
+                await self.store.commit(issue.changes)
+            return issue.result
 
-        return await retry_conflicts(attempt, what="code requests for this number")
+        result = await retry_conflicts(attempt, what="code requests for this number")
+        self.record(purpose, result)
+        return result
+
+    async def decide(self, msisdn: str, purpose: Purpose, *, channel: Channel) -> CodeIssue:
+        r"""What a request for a code comes to now, and the changes that make it so, not
+        committed: for a caller that commits them with changes of its own in one change set
+        (an MO's reply and receipt), in its own ``retry_conflicts`` round, then
+        :meth:`record`\s the result. The changes carry the number's guard version: a
+        concurrent request makes their commit a ``ConcurrentUpdate``.
+        """
+        if not msisdn.startswith(self.policy.allowed_prefixes):
+            return CodeIssue(CodeRequest(RequestOutcome.REFUSED), ChangeSet())
+        now = self.clock()
+        subscriber = await self.store.get_subscriber(msisdn)
+        snap = await self.store.load_codes(msisdn, purpose, now)
+        wait = self._wait(snap, now)
+        if wait:
+            return CodeIssue(CodeRequest(RequestOutcome.LIMITED, retry_after=wait), ChangeSet())
+        code = f"{secrets.randbelow(10**self.policy.digits):0{self.policy.digits}d}"
+        # The guard advances for everyone: a concurrent request for this number loses
+        # its write and re-reads the send counts, so the limits hold exactly.
+        guard = replace(snap.guard, version=snap.guard.version + 1)
+        changes = ChangeSet(
+            guards=((snap.guard.version, guard),),
+            code_sends=(CodeSend(msisdn, str(purpose), channel, now),),
+        )
+        if subscriber is None:
+            return CodeIssue(CodeRequest(RequestOutcome.UNKNOWN), changes)
+        row = OtpCode(
+            msisdn, purpose, self._digest(msisdn, purpose, code), now, now + self.policy.ttl
+        )
+        audit = AuditEntry(
+            msisdn, "code_issued", "subscriber", channel, now, {"purpose": str(purpose)}
+        )
+        changes = changes + ChangeSet(codes=(row,), audit=(audit,))
+        if channel is Channel.SMS:
+            return CodeIssue(CodeRequest(RequestOutcome.REPLY, code=code), changes)
+        body = self._sealer.seal(self._compose(purpose, subscriber.lang, code))
+        message = OutboxMessage(msisdn, f"code:{purpose}", body, now, now + self.policy.ttl)
+        return CodeIssue(CodeRequest(RequestOutcome.QUEUED), changes + ChangeSet(outbox=(message,)))
+
+    def record(self, purpose: Purpose, result: CodeRequest) -> None:
+        """Count a committed request (the service's metrics)."""
+        self._counters.code_requested(str(purpose), str(result.outcome))
 
     def _wait(self, snap: CodeSnapshot, now: float) -> int:
         """Seconds until a send is allowed again (0: allowed now)."""
