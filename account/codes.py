@@ -13,6 +13,9 @@ and checks serialise exactly (20 parallel checks: one success, exact counters).
 Codes are stored as keyed digests; an SMS carrying one is sealed in the outbox. What each
 request and check came to goes to a :class:`~account.counters.CodeCounters` (the service's
 metrics); the caller's answer stays the one uniform answer it always was.
+
+Over 300 lines (a few): the policy, the request and the check are one concept, read
+together (the check's lock figures are the request's guard).
 """
 
 from __future__ import annotations

@@ -44,8 +44,10 @@ from ussd_gateway.hop.languages import RecentLanguages
 from ussd_gateway.hop.metrics import HopMetrics
 from ussd_gateway.hop.screen import event_for, render
 from ussd_gateway.hop.timeouts import SessionTimeouts
+from ussd_gateway.menus.calls import Caller, NoBackends
 from ussd_gateway.menus.loader import DEFAULT_LANGUAGE, Menu, MenuCatalog, compose_dialled
-from ussd_gateway.menus.model import HopServices
+from ussd_gateway.menus.messages import APOLOGY
+from ussd_gateway.menus.model import BackendUnavailable, HopServices
 from ussd_gateway.menus.pool import MachinePool
 from ussd_gateway.menus.render import reply
 
@@ -56,6 +58,11 @@ MAX_DIAL_PARAMS = 1
 question, so every change is confirmed on a screen the subscriber saw."""
 
 _TIMEOUTS = SessionTimeouts()
+
+HOP_BUDGET = 4.0
+"""Seconds a hop may spend on its back-end calls, all of them together: a USSD centre
+waits about 10 s for an answer (MAP's guard timer is longer, the handset gives up near
+20 s), and the hop's own work and a conflict retry need room besides."""
 
 log = structlog.get_logger("ussd_gateway.hop")
 
@@ -87,6 +94,8 @@ class Engine:
         timeouts: SessionTimeouts = _TIMEOUTS,
         clock: Callable[[], float] = time.time,
         metrics: HopMetrics | None = None,
+        caller: Caller | None = None,
+        hop_budget: float = HOP_BUDGET,
     ) -> None:
         self.store = store
         self.catalogs = Catalogs(catalog, keep=timeouts.total)
@@ -95,6 +104,8 @@ class Engine:
         self.timeouts = timeouts
         self.clock = clock
         self.metrics = metrics or HopMetrics()
+        self.caller: Caller = caller or NoBackends()
+        self.hop_budget = hop_budget
         self._locks = KeyedLocks()
         self._pools: dict[int, MachinePool] = {}
         self._languages = RecentLanguages()
@@ -135,9 +146,10 @@ class Engine:
             raise BadRequest(f"hop number above {position.MAX_NUMBER}")
         key = f"{req.dialect}:{req.session_id}"
         hop_key = HopKey.of(self.pepper, req.hop_key)  # once a hop: an HMAC, compared and kept
+        deadline = time.monotonic() + self.hop_budget  # for every attempt: one budget a hop
 
         async def attempt() -> _Result:
-            return await self._hop(key, req, msisdn, hop_key)
+            return await self._hop(key, req, msisdn, hop_key, deadline)
 
         # By the subscriber, not the session: racing sessions of one number would only
         # conflict on the subscriber's row (a session of another number is refused
@@ -179,13 +191,15 @@ class Engine:
 
     # --- the hop -------------------------------------------------------------------
 
-    async def _hop(self, key: str, req: UssdRequest, msisdn: str, hop_key: HopKey) -> _Result:
+    async def _hop(
+        self, key: str, req: UssdRequest, msisdn: str, hop_key: HopKey, deadline: float
+    ) -> _Result:
         now = self.clock()
         session, subscriber = await self.store.load_hop(key, msisdn)
         if subscriber is not None:
             self._languages.remember(msisdn, subscriber.lang)
         if session is None:
-            return await self._begin(key, req, msisdn, subscriber, now, hop_key)
+            return await self._begin(key, req, msisdn, subscriber, now, hop_key, deadline)
         if session.msisdn != msisdn:
             # Another number on a known session id: a forged or broken request.
             return _Result(self._end_text(None, "not_available", session.lang), outcome="refused")
@@ -223,9 +237,16 @@ class Engine:
             await self._end(session, hop_key, expired, now, "expired", req.number)
             return _Result(expired, session.service, session.state, "expired")
         text = this_input(req.text, session, self.pepper) if req.cumulative else req.text
-        return await self._continue(
-            catalog, menu, session, subscriber, hop_key, text, now, req.number
-        )
+        hop_id = f"{key}:{position.counter(session, req.number)}"
+        services = self._services(catalog, session.lang, now, hop_id, deadline)
+        try:
+            return await self._continue(
+                catalog, menu, session, subscriber, hop_key, text, now, req.number, services
+            )
+        except BackendUnavailable:
+            apology = self._apology(menu, session.lang, catalog)
+            await self._end(session, hop_key, apology, now, APOLOGY, req.number)
+            return _Result(apology, session.service, session.state, APOLOGY)
 
     async def _begin(
         self,
@@ -235,6 +256,7 @@ class Engine:
         sub: Subscriber | None,
         now: float,
         hop_key: HopKey,
+        deadline: float,
     ) -> _Result:
         lang = sub.lang if sub else DEFAULT_LANGUAGE
         if req.op in (Op.ABORT, Op.TIMEOUT):
@@ -252,7 +274,44 @@ class Engine:
             # One text for an unknown code and an unknown number: nothing tells who exists.
             return _Result(self._end_text(None, "not_available", lang), outcome="not_available")
         menu, params = resolved
-        services = self._services(catalog, lang, now)
+        services = self._services(catalog, lang, now, f"{key}:{max(1, req.number or 0)}", deadline)
+        try:
+            return await self._first_hop(
+                catalog, menu, params, key, req, msisdn, sub, now, hop_key, services
+            )
+        except BackendUnavailable:
+            apology = self._apology(menu, lang, catalog)
+            session = position.begun(
+                key=key,
+                msisdn=msisdn,
+                service=menu.name,
+                state=str(menu.machine.initial_state.id) if menu.machine.initial_state else "",
+                lang=lang,
+                now=now,
+                hop_key=hop_key,
+                answer=apology,
+                data={},
+                pages=(),
+                number=req.number,
+                reason=APOLOGY,
+            )
+            await self.store.commit(ChangeSet(), session=session, session_hop_read=None)
+            return _Result(apology, menu.name, outcome=APOLOGY)
+
+    async def _first_hop(
+        self,
+        catalog: MenuCatalog,
+        menu: Menu,
+        params: list[str],
+        key: str,
+        req: UssdRequest,
+        msisdn: str,
+        sub: Subscriber,
+        now: float,
+        hop_key: HopKey,
+        services: HopServices,
+    ) -> _Result:
+        lang = services.lang
         with self._pool(menu).lease(state=None, subscriber=sub, data={}, services=services) as (
             machine,
             model,
@@ -269,6 +328,8 @@ class Engine:
                 if option is None or count > MAX_DIAL_PARAMS:
                     refusal = self._end_text(menu, "not_available", lang, catalog)
                     return _Result(refusal, menu.name, outcome="bad_shortcut")
+                for name, value in option.sets.items():
+                    model.save(name, value)
                 await _settle(machine.send(option.event))
             answer, data, pages = render(catalog, menu, model, lang)
             state, changes = str(model.state), model.changes
@@ -298,6 +359,7 @@ class Engine:
         text: str,
         now: float,
         number: int | None,
+        services: HopServices,
     ) -> _Result:
         state = session.state
         final = menu.ends_at(state)
@@ -307,7 +369,6 @@ class Engine:
             data, pages, changes, outcome = session.data, session.pages, ChangeSet(), "page"
         else:
             lang = session.lang
-            services = self._services(catalog, lang, now)
             # The model changes its data in place: it gets a copy, the session stays as read.
             with self._pool(menu).lease(
                 state=state, subscriber=sub, data=dict(session.data), services=services
@@ -333,18 +394,28 @@ class Engine:
 
     # --- helpers -------------------------------------------------------------------
 
-    def _services(self, catalog: MenuCatalog, lang: str, now: float) -> HopServices:
+    def _services(
+        self, catalog: MenuCatalog, lang: str, now: float, hop_id: str, deadline: float
+    ) -> HopServices:
         return HopServices(
             pepper=self.pepper,
             hasher=self.hasher,
             now=now,
             lock_alert=catalog.lock_alert(lang),
+            lang=lang,
+            caller=self.caller,
+            hop_id=hop_id,
+            deadline=deadline,
         )
 
     def _end_text(
         self, menu: Menu | None, key: str, lang: str, catalog: MenuCatalog | None = None
     ) -> UssdReply:
         return reply((catalog or self.catalog).message(menu, key, lang), ends=True)
+
+    def _apology(self, menu: Menu, lang: str, catalog: MenuCatalog) -> UssdReply:
+        key = APOLOGY if catalog.has_message(menu, APOLOGY) else "temporarily_unavailable"
+        return self._end_text(menu, key, lang, catalog)
 
     async def _end(
         self,

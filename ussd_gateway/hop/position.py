@@ -53,8 +53,9 @@ def begun(
     data: dict[str, Any],
     pages: tuple[str, ...],
     number: int | None = None,
+    reason: str = COMPLETED,
 ) -> UssdSession:
-    """A new session after its first hop (which may have ended it already)."""
+    """A new session after its first hop (which may have ended it already, for ``reason``)."""
     ends = answer.ends
     return UssdSession(
         id=key,
@@ -71,7 +72,7 @@ def begun(
         data={} if ends else data,
         pages=() if ends else pages,
         ended_at=now if ends else None,
-        end_reason=COMPLETED if ends else None,
+        end_reason=reason if ends else None,
     )
 
 

@@ -19,12 +19,15 @@ from ussd_gateway.menus.render import fill, screen_lines
 
 def event_for(screen: Screen, text: str, model: MenuModel) -> str | None:
     """The machine event ``text`` means on ``screen``, or None with the model's notice set
-    (or nothing to send: a screen without options or input)."""
+    (or nothing to send: a screen without options or input). What the option sets, or the
+    input itself under its ``save_as``, is saved first: the event's actions read it."""
     if screen.options:
         option = screen.option(text.strip())
         if option is None:
             model.notice = Notice("invalid_choice")
             return None
+        for name, value in option.sets.items():
+            model.save(name, value)
         return option.event
     spec = screen.input
     if spec is None:
@@ -33,6 +36,8 @@ def event_for(screen: Screen, text: str, model: MenuModel) -> str | None:
     if too_long or (spec.pattern is not None and not spec.pattern.fullmatch(text)):
         model.notice = Notice(spec.invalid or "invalid_choice")
         return None
+    if spec.save_as is not None:  # never a secret's: the checker refuses save_as beside it
+        model.save(spec.save_as, text)
     return spec.event
 
 
@@ -47,7 +52,7 @@ def render(
     # A notice explains why a question is asked again; a final screen speaks for itself.
     if model.notice is not None and not final:
         notice = fill(catalog.message(menu, model.notice.key, lang), model.notice.values)
-    lines = screen_lines(menu.screens[state], lang, notice=notice)
+    lines = screen_lines(menu.screens[state], lang, notice=notice, values=model.values())
     pages = paginate(lines, catalog.navigation(lang), menu.limit)
     # A finished dialogue keeps nothing it was holding (a pending password hash), even
     # while its last screen's pages are still being read.

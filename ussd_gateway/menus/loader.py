@@ -19,7 +19,11 @@ from statemachine import StateChart
 
 from sms.encoding import Encoding, ussd_limit
 from ussd_gateway.errors import MenuDefinitionError
+from ussd_gateway.menus.authored import model_class
+from ussd_gateway.menus.calls import CallSpec, OnFailure
 from ussd_gateway.menus.check import CheckedService, check_menus
+from ussd_gateway.menus.expressions import Guard, compile_guard
+from ussd_gateway.menus.model import MenuModel
 from ussd_gateway.menus.paginate import Navigation
 
 Texts = Mapping[str, str]
@@ -38,6 +42,8 @@ class Option:
     key: str
     event: str
     label: Texts
+    sets: Mapping[str, Any] = field(default_factory=dict)
+    """Values the option saves before its event is sent (its ``set``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +55,8 @@ class InputSpec:
     pattern: re.Pattern[str] | None
     max_length: int | None
     invalid: str | None
+    save_as: str | None = None
+    """The name the accepted input is saved under (never for a secret one)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +86,10 @@ class Menu:
     """Per-encoding screen limits lowered by ``service.limit`` (else 3GPP's 182/80)."""
     document: Mapping[str, Any] = field(default_factory=dict, repr=False)
     """The ``machine`` document ``machine`` was built from."""
+    model: type[MenuModel] = MenuModel
+    """The model class its machine runs on (its own guards and calls: ``model_class``)."""
+    calls: Mapping[str, CallSpec] = field(default_factory=dict)
+    guards: Mapping[str, Guard] = field(default_factory=dict)
 
     def limit(self, encoding: Encoding) -> int:
         """Units of ``encoding`` one screen of this service may use."""
@@ -124,6 +136,10 @@ class MenuCatalog:
                 best = (menu, parts[len(code) :])
         return best
 
+    def has_message(self, menu: Menu | None, key: str) -> bool:
+        """Whether ``key`` is a message of ``menu`` or an engine-wide one."""
+        return key in self.common or (menu is not None and key in menu.messages)
+
     def message(self, menu: Menu | None, key: str, lang: str) -> str:
         """A message in ``lang``: the menu's own first, then the engine-wide one."""
         texts = (menu.messages.get(key) if menu else None) or self.common[key]
@@ -166,17 +182,20 @@ def compose_dialled(service_code: str, params: str) -> str:
     return f"*{service_code}*{params}#"
 
 
-def load_catalog(paths: Sequence[Path] | None = None) -> MenuCatalog:
+def load_catalog(
+    paths: Sequence[Path] | None = None, *, backends: frozenset[str] = frozenset()
+) -> MenuCatalog:
     """Check and load menu files (the shipped ones by default).
 
     ``paths`` are files and directories, combined with the shipped shared texts as
     ``check/files.py`` says (the README's "Writing a menu"). Each file is parsed once and
     each machine built once: by the checker, whose parsed sources and classes this uses.
+    ``backends``: the configured back-ends' names (a call naming another is a problem).
 
     Raises:
         MenuDefinitionError: listing every ``file:line: problem`` found.
     """
-    checked = check_menus(list(paths or ()))
+    checked = check_menus(list(paths or ()), backends=backends)
     if checked.problems:
         raise MenuDefinitionError([str(p) for p in checked.problems])
     menus: dict[str, Menu] = {}
@@ -199,6 +218,8 @@ def _build(service: CheckedService) -> Menu:
     finals = frozenset(s.id for s in cls.final_states)
     raw_limits = data["service"].get("limit") or {}
     limits = {Encoding(k): int(v) for k, v in raw_limits.items()}
+    guards = {str(k): compile_guard(str(v)) for k, v in (data.get("guards") or {}).items()}
+    calls = {str(k): _call(str(k), v) for k, v in (data.get("calls") or {}).items()}
     return Menu(
         name=service.name,
         code=str(data["service"]["code"]),
@@ -208,12 +229,33 @@ def _build(service: CheckedService) -> Menu:
         final_states=finals,
         limits=limits,
         document=data["machine"],
+        model=model_class(service.name, guards, calls),
+        calls=calls,
+        guards=guards,
+    )
+
+
+def _call(name: str, raw: Mapping[str, Any]) -> CallSpec:
+    body = raw.get("body")
+    return CallSpec(
+        name=name,
+        backend=str(raw["backend"]),
+        method=str(raw.get("method", "GET")).upper(),
+        path=str(raw["path"]),
+        body=dict(body) if isinstance(body, Mapping) else None,
+        save={str(k): str(v) for k, v in (raw.get("save") or {}).items()},
+        on_failure=OnFailure(str(raw.get("on_failure", OnFailure.END))),
     )
 
 
 def _screen(raw: Mapping[str, Any]) -> Screen:
     options = tuple(
-        Option(str(o["key"]), str(o["event"]), {str(k): str(v) for k, v in o["label"].items()})
+        Option(
+            str(o["key"]),
+            str(o["event"]),
+            {str(k): str(v) for k, v in o["label"].items()},
+            {str(k): v for k, v in (o.get("set") or {}).items()},
+        )
         for o in raw.get("options") or ()
     )
     spec = raw.get("input")
@@ -226,6 +268,7 @@ def _screen(raw: Mapping[str, Any]) -> Screen:
             pattern=re.compile(pattern) if pattern else None,
             max_length=int(spec["max_length"]) if spec.get("max_length") else None,
             invalid=str(spec["invalid"]) if spec.get("invalid") else None,
+            save_as=str(spec["save_as"]) if spec.get("save_as") else None,
         )
     text = {str(k): str(v) for k, v in (raw.get("text") or {}).items()}
     return Screen(text, options, input_spec)

@@ -41,6 +41,11 @@ ENGINE_MESSAGES: Mapping[str, str] = MappingProxyType(
 )
 """What the engine says outside any one menu (``hop/engine.py``, ``hop/screen.py``)."""
 
+APOLOGY = "backend_unavailable"
+"""The engine's apology when a menu's back-end call failed: a menu's own, else the shared
+one, else ``temporarily_unavailable`` (a ``common.yaml`` older than back-end calls has
+none, and must still load)."""
+
 SHARED_TEXTS: Mapping[str, str] = MappingProxyType({**NAVIGATION, **ENGINE_MESSAGES})
 """Every text the shared ``common.yaml`` must have, with who shows it: a missing one would
 fail a subscriber's hop, so it is a start-up error naming the key."""

@@ -5,6 +5,11 @@ holds the subscriber's snapshot, the session's small data (attempt counters, the
 hash of a first password entry — never a plain secret), and collects the core's change
 set, which the engine commits with the session's new position in one transaction.
 Actions decide through ``state``; they never write.
+
+A menu's own guards (its ``guards`` section) and back-end calls (its ``calls``) become
+members of a model class of that menu (``authored.py``), so the machine resolves them by
+name once, as it does the built-in ones. Saved values live
+in the session's data under ``values.KEY``.
 """
 
 from __future__ import annotations
@@ -16,7 +21,16 @@ from state import access, passwords
 from state.access import PukOutcome
 from state.credentials import PasswordHasher, Pepper
 from state.models import ChangeSet, Channel, ClosedBy, Subscriber
+from ussd_gateway.menus.calls import (
+    CallContext,
+    Caller,
+    CallOutcome,
+    CallSpec,
+    NoBackends,
+    OnFailure,
+)
 from ussd_gateway.menus.messages import placeholders
+from ussd_gateway.menus.values import KEY, REFUSAL, template_values
 
 PASSWORD_ATTEMPTS = 3
 """Policy violations and mismatches allowed in one ``*141*0#`` session (issue #2)."""
@@ -31,6 +45,22 @@ class HopServices:
     now: float
     lock_alert: str
     """The alert SMS text, in the subscriber's language, queued if PUK1 gets locked."""
+    lang: str = "ru"
+    """The session's language (what ``{lang}`` reads)."""
+    caller: Caller = field(default_factory=NoBackends)
+    hop_id: str = ""
+    """The session and the hop's number: what a call's idempotency key is derived from."""
+    deadline: float = float("inf")
+    """``time.monotonic()`` by which the hop must answer (its back-end calls share it)."""
+
+
+class BackendUnavailable(Exception):
+    """A back-end call failed and its menu did not branch on it: the hop ends with the
+    apology and commits nothing of what the machine had decided."""
+
+    def __init__(self, call: str) -> None:
+        super().__init__(f"back-end call {call!r} failed")
+        self.call = call
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +112,19 @@ class MenuModel:
         self.changes = ChangeSet()
         self.notice: Notice | None = None
         self._outcome: str | None = None
+        self._call: CallOutcome | None = None
+        if KEY in data:  # its own copy: the session as read stays as read
+            data[KEY] = dict(data[KEY])
+
+    @property
+    def saved(self) -> dict[str, Any]:
+        """The session's saved values (read only: :meth:`save` writes)."""
+        values: dict[str, Any] = self.data.get(KEY) or {}
+        return values
+
+    def values(self) -> dict[str, Any]:
+        """What this hop's texts, paths and guards read."""
+        return template_values(self.saved, msisdn=self.subscriber.msisdn, lang=self.services.lang)
 
     # --- guards ------------------------------------------------------------------
     # Properties: the machine reads them as attributes, with no call signature to bind.
@@ -130,6 +173,21 @@ class MenuModel:
     def password_was_set(self) -> bool:
         """The confirmation matched and the password is set."""
         return self._outcome == "set"
+
+    @property
+    def call_succeeded(self) -> bool:
+        """The hop's last back-end call answered, and its fields were saved."""
+        return self._call is CallOutcome.OK
+
+    @property
+    def call_refused(self) -> bool:
+        """The hop's last back-end call was refused (its reason is ``{refusal}``)."""
+        return self._call is CallOutcome.REFUSED
+
+    @property
+    def call_failed(self) -> bool:
+        """The hop's last back-end call failed (a call with ``on_failure: branch``)."""
+        return self._call is CallOutcome.FAILED
 
     @property
     def attempts_are_exhausted(self) -> bool:
@@ -198,3 +256,22 @@ class MenuModel:
     def _fail(self, message_key: str) -> None:
         self.data["attempts"] = int(self.data.get("attempts", 0)) + 1
         self.notice = Notice(message_key)
+
+    def save(self, name: str, value: Any) -> None:
+        """Keep ``value`` under ``name`` for the rest of the session."""
+        self.data.setdefault(KEY, {})[name] = value
+
+    async def _run_call(self, spec: CallSpec) -> None:
+        services = self.services
+        key = services.pepper.tag("idempotency", f"{services.hop_id}:{spec.name}")
+        context = CallContext(idempotency_key=key[:32], deadline=services.deadline)
+        result = await services.caller.call(spec, self.values(), context)
+        self._call = result.outcome
+        if result.outcome is CallOutcome.OK:
+            for name, value in result.saved.items():
+                self.save(name, value)
+            self.save(REFUSAL, None)
+        elif result.outcome is CallOutcome.REFUSED:
+            self.save(REFUSAL, result.reason)
+        elif spec.on_failure is OnFailure.END:
+            raise BackendUnavailable(spec.name)

@@ -33,7 +33,7 @@ class MachinePool:
     def __init__(self, menu: Menu) -> None:
         self.menu = menu
         self._idle: list[tuple[StateChart[Any], MenuModel]] = []
-        self._entry = _silent_entry(menu.machine)
+        self._entry = _silent_entry(menu.machine, menu.model)
 
     @contextmanager
     def lease(
@@ -58,7 +58,9 @@ class MachinePool:
             model.reset(state=state, subscriber=subscriber, data=data, services=services)
             _restart(machine, activating=state is None)
         else:
-            model = MenuModel(state=state, subscriber=subscriber, data=data, services=services)
+            model = self.menu.model(
+                state=state, subscriber=subscriber, data=data, services=services
+            )
             machine = self.menu.machine(model=model)
         yield machine, model
         # Reached only when the hop's block finished without an exception.
@@ -69,14 +71,14 @@ class MachinePool:
         return len(self._idle)
 
 
-def _silent_entry(machine: type[StateChart[Any]]) -> str | None:
+def _silent_entry(machine: type[StateChart[Any]], model: type[MenuModel] = MenuModel) -> str | None:
     """The initial state's id if entering it calls nothing, else None."""
     initial = machine.initial_state
     if initial is None:
         return None
     named = [spec for spec in initial.enter if not spec.is_convention]
     conventions = {spec.func for spec in initial.enter if spec.is_convention}
-    if named or any(hasattr(MenuModel, name) for name in conventions):
+    if named or any(hasattr(model, name) for name in conventions):
         return None
     return str(initial.id)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -9,11 +10,21 @@ from sms.encoding import measure
 from ussd_gateway.dialects.model import UssdReply
 from ussd_gateway.menus.loader import DEFAULT_LANGUAGE, Screen, Texts
 from ussd_gateway.menus.messages import PLACEHOLDER as _PLACEHOLDER
+from ussd_gateway.menus.values import shown
 
 
-def fill(template: str, values: Mapping[str, Any]) -> str:
-    """Replace ``{name}`` placeholders; unlike ``str.format`` it can't reach attributes."""
-    return _PLACEHOLDER.sub(lambda m: str(values.get(m.group(1), m.group(0))), template)
+def fill(template: str, values: Mapping[str, Any], *, missing: str | None = None) -> str:
+    """Replace ``{name}`` placeholders; unlike ``str.format`` it can't reach attributes.
+    A value is shown as ``values.shown`` says; a name without one is left as written, or
+    shown as ``missing``."""
+
+    def one(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name in values:
+            return shown(values[name])
+        return match.group(0) if missing is None else missing
+
+    return _PLACEHOLDER.sub(one, template)
 
 
 def pick(texts: Texts, lang: str) -> str:
@@ -26,7 +37,9 @@ def screen_lines(
 ) -> list[str]:
     """The lines of a screen: an optional notice, its text, then ``key. label`` options."""
     lines = [notice] if notice else []
-    lines.append(fill(pick(screen.text, lang), values))
+    # A value the dialogue has not come to set (a path that skipped its call) shows as
+    # nothing, never as "{name}" (the checker requires every name to be set somewhere).
+    lines.append(fill(pick(screen.text, lang), values, missing=""))
     lines += [f"{o.key}. {pick(o.label, lang)}" for o in screen.options]
     return lines
 

@@ -218,7 +218,8 @@ def test_a_notice_takes_only_its_own_values(tmp_path: Path) -> None:
 
 
 def test_a_placeholder_in_a_screen_text_is_an_error(tmp_path: Path) -> None:
-    """Nothing fills a screen's text: a placeholder would reach the handset as written."""
+    """A screen's text shows only the session's values: a placeholder nothing in the file
+    sets (a notice's value is no session value) would reach the handset as nothing."""
     menu = _copy(
         SHIPPED / "password.yaml",
         tmp_path / "password.yaml",
@@ -227,7 +228,8 @@ def test_a_placeholder_in_a_screen_text_is_an_error(tmp_path: Path) -> None:
     line = _line_of(menu, "{attempts_left}")
     assert [str(p) for p in check_menus([menu]).problems] == [
         f"{menu}:{line}: screen 'confirm_password' text (en) has unknown placeholder "
-        "{attempts_left}; nothing fills it: the text is shown as written"
+        "{attempts_left}; nothing in this file sets it (an input's save_as, an option's set, "
+        "a call's save; always there: {lang}, {msisdn}, {refusal})"
     ]
 
 

@@ -1,6 +1,7 @@
 """Callback names in the machine: guards (``cond``/``unless``) and actions, by name.
 
-A name must be one of ``callbacks.GUARDS`` or ``callbacks.ACTIONS``, and a guard may join
+A name must be one of ``callbacks.GUARDS`` or ``callbacks.ACTIONS`` (or a guard of the
+file's ``guards`` section, an action of its ``calls``: ``values.py``), and a guard may join
 names only with ``and``/``or``/``not``: ``machine.py`` attaches guards as the library's
 name references instead of running its sandboxed evaluator, which is safe only because
 nothing more than that gets past this check. An action's notices (``messages.py``) must
@@ -38,7 +39,7 @@ def check_guards(
         for name in names:
             if name in ids:
                 ctx.add(where, f"guard {name!r} in {key} is also a state id")
-            elif name not in GUARDS:
+            elif name not in GUARDS and name not in ctx.own_guards:
                 ctx.add(where, f"unknown guard {name!r} in {key}")
 
 
@@ -67,7 +68,7 @@ def check_actions(ctx: Context, path: PathKey, node: Mapping[Any, Any], slot: st
         where = (*path, slot) if index is None else (*path, slot, index)
         if not isinstance(name, str):
             ctx.add(where, f"{slot} must name actions from callbacks.ACTIONS, not {name!r}")
-        elif name not in ACTIONS:
+        elif name not in ACTIONS and name not in ctx.own_calls:
             ctx.add(where, f"unknown action {name!r} in {slot}")
         else:
             ctx.actions.setdefault(name, where)

@@ -33,6 +33,7 @@ from .screens import check_screens
 from .sms_file import check_sms_file
 from .structure import check_service, check_top_level
 from .texts import check_messages, nav_lines
+from .values import check_values, collect_names
 
 
 def check_source(
@@ -40,6 +41,7 @@ def check_source(
     *,
     common: MenuSource | None = None,
     languages: tuple[str, ...] = LANGUAGES,
+    backends: frozenset[str] = frozenset(),
 ) -> list[Problem]:
     """Check one parsed menu file; problems come sorted by line.
 
@@ -47,10 +49,15 @@ def check_source(
     the pagination labels ``nav_more``/``nav_back``). A file named ``common.yaml`` is
     itself checked as that engine-wide file: ``messages`` only.
     """
-    return _check(source, common, languages).problems
+    return _check(source, common, languages, backends).problems
 
 
-def _check(source: MenuSource, common: MenuSource | None, languages: tuple[str, ...]) -> Context:
+def _check(
+    source: MenuSource,
+    common: MenuSource | None,
+    languages: tuple[str, ...],
+    backends: frozenset[str] = frozenset(),
+) -> Context:
     data = source.data
     common_messages = _messages_of(common)
     own_messages = data.get("messages") if isinstance(data, Mapping) else None
@@ -58,6 +65,7 @@ def _check(source: MenuSource, common: MenuSource | None, languages: tuple[str, 
     if isinstance(own_messages, Mapping):
         keys |= {str(k) for k in own_messages}
     ctx = Context(source, languages, frozenset(keys), nav_lines(common_messages, languages))
+    ctx.backends = backends
     ctx.messages = {**common_messages}
     if isinstance(own_messages, Mapping):
         ctx.messages.update({str(k): v for k, v in own_messages.items()})
@@ -69,6 +77,8 @@ def _check(source: MenuSource, common: MenuSource | None, languages: tuple[str, 
     else:
         check_top_level(ctx, data, common=False)
         check_service(ctx, data)
+        collect_names(ctx, data)
+        check_values(ctx, data)
         states = check_machine(ctx, data)
         check_screens(ctx, data, states)
         check_messages(ctx, data)
@@ -77,7 +87,7 @@ def _check(source: MenuSource, common: MenuSource | None, languages: tuple[str, 
     return ctx
 
 
-def check_files(paths: Sequence[Path]) -> list[Problem]:
+def check_files(paths: Sequence[Path], *, backends: frozenset[str] = frozenset()) -> list[Problem]:
     """Check menu files as written; a ``common.yaml`` beside a file (or among ``paths``) is
     shared. An ``sms.yaml`` is checked as the SMS command file."""
     if not paths:
@@ -106,7 +116,7 @@ def check_files(paths: Sequence[Path]) -> list[Problem]:
         common = None
         if path.name != COMMON_FILE:
             common = common_for(path, listed, commons, problems)
-        ctx = _check(source, common, LANGUAGES)
+        ctx = _check(source, common, LANGUAGES, backends)
         problems.extend(ctx.problems)
         checked.append((source, ctx))
     return problems + _claims(checked)
@@ -135,9 +145,11 @@ class CheckedMenus:
     too, but not listed here)."""
 
 
-def check_menus(entries: Sequence[Path] = ()) -> CheckedMenus:
+def check_menus(
+    entries: Sequence[Path] = (), *, backends: frozenset[str] = frozenset()
+) -> CheckedMenus:
     """Check a menu configuration as the gateway loads it (see ``files.py`` for what the
-    paths mean; none: the shipped menus)."""
+    paths mean; none: the shipped menus). ``backends``: the configured back-ends' names."""
     found = menu_files(entries)
     problems: list[Problem] = list(found.problems)
     shared_path = _shared_texts_path(found)
@@ -166,7 +178,7 @@ def check_menus(entries: Sequence[Path] = ()) -> CheckedMenus:
             )
             problems.extend(_check(source, None, LANGUAGES).problems)
             continue
-        ctx = _check(source, shared, LANGUAGES)
+        ctx = _check(source, shared, LANGUAGES, backends)
         problems.extend(ctx.problems)
         checked.append((source, ctx))
     problems += _claims(checked)

@@ -52,6 +52,13 @@ class Context:
     machine: type[StateChart[Any]] | None = None
     """The machine class, built once here when the machine section has no problem; the
     loader runs this very class (``loader.py``)."""
+    backends: frozenset[str] = frozenset()
+    """The configured back-ends a call may name."""
+    values: frozenset[str] = frozenset()
+    """The value names the file sets, and the built-ins (``values.py``)."""
+    own_guards: set[str] = field(default_factory=set)
+    own_calls: set[str] = field(default_factory=set)
+    """The guards and calls the file adds to the built-in names."""
 
     def add(self, path: PathKey, message: str) -> None:
         self.problems.append(Problem(self.source.file, self.source.line_of(*path), message))

@@ -23,9 +23,11 @@ from typing import Any
 from sms.encoding import Encoding, ussd_limit
 
 from ..callbacks import ACTIONS
+from ..calls import FIELD_PATH, METHODS, OnFailure
 from .context import LANGUAGES
 from .screens import _INPUT_KEYS, _OPTION_KEYS, _RESERVED_KEYS, _SCREEN_KEYS
 from .structure import _CODE, _COMMON_FILE_KEYS, _SERVICE_FILE_KEYS, _SERVICE_KEYS
+from .values import _CALL_KEYS, NAME
 
 SCHEMA_FILE = "menu.schema.json"
 
@@ -73,10 +75,15 @@ def menu_schema() -> dict[str, Any]:
         _SERVICE_KEYS,
         ("code", "title"),
     )
-    action = {"type": "string", "enum": sorted(ACTIONS)}
+    action = {
+        "type": "string",
+        "description": "An action of callbacks.ACTIONS, or a call of the file's calls section.",
+        "anyOf": [{"enum": sorted(ACTIONS)}, {"pattern": f"^{NAME.pattern}$"}],
+    }
     actions = {"oneOf": [_ref("action"), {"type": "array", "items": _ref("action")}]}
     guard = {
-        "description": "Guard names from ussd_gateway/menus/callbacks.py joined by and/or/not.",
+        "description": "Guard names (ussd_gateway/menus/callbacks.py, or the file's guards) "
+        "joined by and/or/not.",
         "oneOf": [_STRING, {"type": "array", "items": _STRING}],
     }
     flag = {
@@ -130,6 +137,12 @@ def menu_schema() -> dict[str, Any]:
             },
             "event": _STRING,
             "label": _ref("texts"),
+            "set": {
+                "type": "object",
+                "description": "Values saved when the option is chosen.",
+                "propertyNames": {"pattern": f"^{NAME.pattern}$"},
+                "additionalProperties": {"type": ["string", "number", "boolean", "null"]},
+            },
         },
         _OPTION_KEYS,
         ("key", "event", "label"),
@@ -141,6 +154,11 @@ def menu_schema() -> dict[str, Any]:
             "pattern": {"type": "string", "format": "regex"},
             "max_length": {"type": "integer", "minimum": 1},
             "invalid": {"type": "string", "description": "A key under messages:"},
+            "save_as": {
+                "type": "string",
+                "pattern": f"^{NAME.pattern}$",
+                "description": "Save the accepted input under this name (never a secret).",
+            },
         },
         _INPUT_KEYS,
         ("event",),
@@ -156,12 +174,39 @@ def menu_schema() -> dict[str, Any]:
     )
     screen["not"] = {"required": ["options", "input"]}
     messages = {"type": "object", "additionalProperties": _ref("texts")}
+    call = _object(
+        {
+            "backend": {"type": "string", "description": "A [backends.NAME] of the gateway."},
+            "method": {"type": "string", "enum": list(METHODS)},
+            "path": {"type": "string", "pattern": "^/[^/]"},
+            "body": {"type": "object"},
+            "save": {
+                "type": "object",
+                "propertyNames": {"pattern": f"^{NAME.pattern}$"},
+                "additionalProperties": {"type": "string", "pattern": f"^{FIELD_PATH.pattern}$"},
+            },
+            "on_failure": {"type": "string", "enum": list(OnFailure)},
+        },
+        _CALL_KEYS,
+        ("backend", "path"),
+    )
     service_file = _object(
         {
             "service": _ref("service"),
             "machine": _ref("machine"),
             "screens": {"type": "object", "additionalProperties": _ref("screen")},
             "messages": _ref("messages"),
+            "guards": {
+                "type": "object",
+                "description": "Named guard expressions (the guard language).",
+                "propertyNames": {"pattern": f"^{NAME.pattern}$"},
+                "additionalProperties": _STRING,
+            },
+            "calls": {
+                "type": "object",
+                "propertyNames": {"pattern": f"^{NAME.pattern}$"},
+                "additionalProperties": _ref("call"),
+            },
         },
         _SERVICE_FILE_KEYS,
         ("service", "machine"),
@@ -192,6 +237,7 @@ def menu_schema() -> dict[str, Any]:
             "input": input_spec,
             "messages": messages,
             "texts": texts,
+            "call": call,
         },
     }
 

@@ -19,10 +19,11 @@ from .context import Context
 from .graph import State
 from .structure import check_keys
 from .texts import check_page_line, check_texts, overflow
+from .values import check_input_saving, check_option_sets
 
 _SCREEN_KEYS = frozenset({"text", "options", "input"})
-_OPTION_KEYS = frozenset({"key", "event", "label"})
-_INPUT_KEYS = frozenset({"event", "secret", "pattern", "max_length", "invalid"})
+_OPTION_KEYS = frozenset({"key", "event", "label", "set"})
+_INPUT_KEYS = frozenset({"event", "secret", "pattern", "max_length", "invalid", "save_as"})
 
 
 _OPTION_KEY = re.compile(r"[0-9]{1,2}")
@@ -88,7 +89,14 @@ def _check_screen(ctx: Context, state: State, screen: Mapping[Any, Any]) -> None
     path = ("screens", state.id)
     check_keys(ctx, path, screen, _SCREEN_KEYS, "screen")
     if "text" in screen:
-        texts = check_texts(ctx, (*path, "text"), screen["text"], f"screen {state.id!r} text")
+        texts = check_texts(
+            ctx,
+            (*path, "text"),
+            screen["text"],
+            f"screen {state.id!r} text",
+            ctx.values,
+            session_values=True,
+        )
     else:
         ctx.add(path, f"screen {state.id!r} has no text")
         texts = {}
@@ -176,6 +184,7 @@ def _check_options(ctx: Context, state: State, options: Any) -> None:
             ctx.add(where, "an option must be a mapping with key, event and label")
             continue
         check_keys(ctx, where, option, _OPTION_KEYS, "option")
+        check_option_sets(ctx, where, option)
         key = _check_option_key(ctx, where, option.get("key"), seen)
         _check_event(ctx, where, state, option.get("event"), f"option {key}")
         if "label" not in option:
@@ -223,6 +232,7 @@ def _check_input(ctx: Context, state: State, spec: Any) -> None:
         ctx.add(path, "input must be a mapping with at least an event")
         return
     check_keys(ctx, path, spec, _INPUT_KEYS, "input")
+    check_input_saving(ctx, path, spec)
     _check_event(ctx, path, state, spec.get("event"), "input")
     if "secret" in spec and not isinstance(spec["secret"], bool):
         ctx.add((*path, "secret"), "input.secret must be true or false")

@@ -17,7 +17,7 @@ from ..source import PathKey
 from .context import Context
 from .texts import check_texts
 
-_SERVICE_FILE_KEYS = frozenset({"service", "machine", "screens", "messages"})
+_SERVICE_FILE_KEYS = frozenset({"service", "machine", "screens", "messages", "guards", "calls"})
 _COMMON_FILE_KEYS = frozenset({"messages"})
 _SERVICE_KEYS = frozenset({"code", "title", "limit"})
 _CODE = re.compile(r"\*[0-9]+(\*[0-9]+)*#")

@@ -1,7 +1,8 @@
 """Texts: one per language, ``{name}`` placeholders, and whether each fits a USSD screen.
 
 A placeholder must be one the code fills that text with: a notice's values are listed per
-message key in ``ussd_gateway/menus/messages.py``; every other text (screens, labels,
+message key in ``ussd_gateway/menus/messages.py``; a screen's text shows the session's
+values (``values.py``: what the file sets, and the built-ins); every other text (labels,
 titles, the engine's messages) is shown as written, so any placeholder in it would reach
 the handset as ``{name}``. A text is measured in the encoding it will be sent in (GSM-7
 septets or UCS-2 units, from ``sms.encoding``) against the context's limit, with every
@@ -20,6 +21,7 @@ from sms.encoding import Encoding, Measure, measure
 from ..messages import NO_VALUES, placeholders
 from ..messages import PLACEHOLDER as _PLACEHOLDER
 from ..source import PathKey
+from ..values import BUILTINS
 from .context import Context
 
 # A placeholder's value is unknown here; two digits is what attempt counters render as.
@@ -43,11 +45,19 @@ def nav_lines(messages: dict[str, Any], languages: tuple[str, ...]) -> dict[str,
 
 
 def check_texts(
-    ctx: Context, path: PathKey, value: Any, what: str, allowed: frozenset[str] = NO_VALUES
+    ctx: Context,
+    path: PathKey,
+    value: Any,
+    what: str,
+    allowed: frozenset[str] = NO_VALUES,
+    *,
+    session_values: bool = False,
 ) -> dict[str, str]:
     """Check a per-language text mapping; return the usable texts by language.
 
     ``allowed``: the placeholders the code fills this text with (none: shown as written).
+    ``session_values``: they are the session's values (a screen's text): an unknown one is
+    a value nothing in the file sets.
     """
     if not isinstance(value, Mapping):
         ctx.add(path, f"{what} must map each language ({', '.join(ctx.languages)}) to a text")
@@ -67,18 +77,28 @@ def check_texts(
             if "{" in stray or "}" in stray:
                 ctx.add(where, f"{what} ({lang}) has a '{{' or '}}' outside a {{name}} placeholder")
             else:
-                _check_placeholders(ctx, where, f"{what} ({lang})", text, allowed)
+                _check_placeholders(ctx, where, f"{what} ({lang})", text, allowed, session_values)
             usable[lang] = text
     return usable
 
 
 def _check_placeholders(
-    ctx: Context, where: PathKey, what: str, text: str, allowed: frozenset[str]
+    ctx: Context,
+    where: PathKey,
+    what: str,
+    text: str,
+    allowed: frozenset[str],
+    session_values: bool,
 ) -> None:
     for name in dict.fromkeys(_PLACEHOLDER.findall(text)):
         if name in allowed:
             continue
-        if allowed:
+        if session_values:
+            filled = (
+                "nothing in this file sets it (an input's save_as, an option's set, a call's "
+                "save; always there: " + ", ".join(f"{{{n}}}" for n in sorted(BUILTINS)) + ")"
+            )
+        elif allowed:
             filled = "it is filled with " + ", ".join(f"{{{n}}}" for n in sorted(allowed))
         else:
             filled = "nothing fills it: the text is shown as written"
