@@ -93,10 +93,11 @@ ROOMS = {
     "dialects": {"errors", "fields"},
     "menus": {"errors", "dialects"},
     "hop": {"errors", "dialects", "menus"},
-    "metrics": {"hop"},  # the page renders the hop metrics beside the service's own
+    "backends": {"config", "menus"},  # a menu's calls, to the configured back-ends
+    "metrics": {"hop", "backends"},  # the page renders the hop metrics beside the service's own
     "http": {"errors", "fields", "config", "dialects", "menus", "hop", "metrics"},
     "smtp": {"config"},
-    "app": {"errors", "config", "menus", "hop", "http", "smtp", "metrics"},
+    "app": {"errors", "config", "menus", "hop", "http", "smtp", "metrics", "backends"},
     "process": {"errors", "config", "menus", "hop", "app", "metrics"},  # workers share metrics
     "__init__": {"errors", "config", "dialects", "menus", "hop", "app"},
     "__main__": {"process"},

@@ -34,6 +34,7 @@ from state.errors import StoreError
 from state.msisdn import install_plan
 from state.store import Maintenance, Store
 from state.websessions import SessionTimes
+from ussd_gateway.backends.caller import HttpCaller
 from ussd_gateway.config import ConfigError, Settings
 from ussd_gateway.errors import MenuDefinitionError
 from ussd_gateway.hop.engine import Engine
@@ -118,7 +119,9 @@ def create_app(
 ) -> web.Application:
     """Build the gateway. Menus and the pepper are checked now, before any request."""
     install_plan(settings.numbering)  # whose numbers the dialects, MO and the codes accept
-    catalog = catalog or load_catalog(settings.menu_paths or None)
+    catalog = catalog or load_catalog(
+        settings.menu_paths or None, backends=frozenset(settings.backends)
+    )
     pepper = resolve_pepper(settings)
     hasher = PasswordHasher(settings.argon2_time_cost, settings.argon2_memory_kib)
     app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[request_context])
@@ -141,6 +144,8 @@ def create_app(
         # each worker counts in files of its own (ussd_gateway/metrics/shared.py).
         shared = shared_directory()
         metrics = app[METRICS] = ServiceMetrics(Links(shared, clock=clock))
+        caller = HttpCaller(settings.backends, counters=metrics)
+        await caller.start()
         engine = Engine(
             store=active,
             catalog=catalog,
@@ -148,6 +153,8 @@ def create_app(
             hasher=hasher,
             timeouts=SessionTimeouts(settings.session_idle, settings.session_total),
             clock=clock,
+            caller=caller,
+            hop_budget=settings.hop_budget,
         )
         engine.metrics.watch_store(active)
         app[ENGINE] = engine
@@ -221,6 +228,7 @@ def create_app(
             except TimeoutError:
                 log.warning("outbox_worker_stop_timeout")
             await http.close()
+            await caller.close()
             await letters.drain()
             if owned:
                 await active.close()
@@ -260,7 +268,8 @@ async def reload_definitions(app: web.Application, *, commands_path: Path | None
 
 
 def _load_definitions(settings: Settings, commands: Path) -> tuple[MenuCatalog, SmsCommands]:
-    return load_catalog(settings.menu_paths or None), load_commands(commands)
+    catalog = load_catalog(settings.menu_paths or None, backends=frozenset(settings.backends))
+    return catalog, load_commands(commands)
 
 
 async def _sweep(store: Maintenance, settings: Settings, clock: Callable[[], float]) -> None:

@@ -26,10 +26,12 @@ from ussd_gateway.config.environment import (
     suggestion,
 )
 from ussd_gateway.config.errors import ConfigError
-from ussd_gateway.config.sections import Document, Section
+from ussd_gateway.config.secrets import Secret
+from ussd_gateway.config.sections import BackendSection, Document, Section
 from ussd_gateway.config.settings import (
     DIALECT_NAMES,
     AccountSettings,
+    BackendSettings,
     CodeSettings,
     Settings,
     SmsSettings,
@@ -191,6 +193,10 @@ class _Reading:
         if len(loc) == 1:
             self.add_file(f"unknown section [{loc[0]}]{suggestion(loc[0], sections)}")
             return
+        if loc[0] == "backends" and len(loc) == 3:  # a table of tables: [backends.NAME]
+            keys = list(BackendSection.model_fields)
+            self.add_file(f"unknown key backends.{loc[1]}.{loc[2]}{suggestion(loc[2], keys)}")
+            return
         model = Document.model_fields[loc[0]].annotation
         keys = list(model.model_fields) if isinstance(model, type) else []
         self.add_file(f"unknown key {loc[0]}.{loc[1]}{suggestion(loc[1], keys)}")
@@ -254,6 +260,8 @@ def _settings(doc: Document, plan: NumberingPlan, reading: _Reading) -> Settings
             if (secret := getattr(doc.dialects, name)) is not None
         },
         menu_paths=tuple(Path(p) for p in doc.menus.paths),
+        hop_budget=doc.menus.hop_budget_seconds,
+        backends={name: _backend(name, b, reading) for name, b in doc.backends.items()},
         log_level=doc.log.level,
         metrics_secret=doc.metrics.secret,
         numbering=plan,
@@ -277,6 +285,28 @@ def _settings(doc: Document, plan: NumberingPlan, reading: _Reading) -> Settings
             smtp_tls=account.smtp_tls,
             portal_url=account.portal_url,
         ),
+    )
+
+
+def _backend(name: str, section: BackendSection, reading: _Reading) -> BackendSettings:
+    token = section.token
+    if section.token_file is not None:
+        try:
+            token = Secret(Path(section.token_file).read_text(encoding="utf-8").strip())
+        except (OSError, UnicodeDecodeError) as exc:
+            reading.add_file(
+                f"invalid setting backends.{name}.token_file: cannot read "
+                f"{section.token_file}: {exc.__class__.__name__}"
+            )
+    return BackendSettings(
+        url=section.url.rstrip("/"),
+        token=token,
+        timeout=section.timeout_seconds,
+        tls_verify=section.tls_verify,
+        ca_file=Path(section.ca_file) if section.ca_file else None,
+        failures_to_open=section.failures_to_open,
+        open_seconds=section.open_seconds,
+        max_connections=section.max_connections,
     )
 
 

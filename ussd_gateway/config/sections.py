@@ -30,6 +30,7 @@ from ussd_gateway.config.settings import (
     LOG_LEVELS,
     SENDERS,
     AccountSettings,
+    BackendSettings,
     CodeSettings,
     Settings,
     SmsSettings,
@@ -106,9 +107,34 @@ class DialectsSection(Section):
 
 
 class MenusSection(Section):
-    """``[menus]``: menu files instead of the shipped ones."""
+    """``[menus]``: menu files instead of the shipped ones, and a hop's back-end budget."""
 
     paths: list[PathText] = []
+    hop_budget_seconds: Annotated[float, seconds(8)] = _DEFAULT.hop_budget
+    """At most 8 s: a USSD centre gives up on an answer after about 10 s."""
+
+
+_BACKEND = BackendSettings(url="http://127.0.0.1")
+
+
+class BackendSection(Section):
+    """``[backends.NAME]``: an operator back-end menus may call by NAME."""
+
+    url: Url
+    token: OptionalSecret = None
+    token_file: PathText | None = None
+    timeout_seconds: Annotated[float, seconds(8)] = _BACKEND.timeout
+    tls_verify: bool = _BACKEND.tls_verify
+    ca_file: PathText | None = None
+    failures_to_open: Annotated[int, Field(ge=1, le=1000)] = _BACKEND.failures_to_open
+    open_seconds: Annotated[float, seconds(3600)] = _BACKEND.open_seconds
+    max_connections: Annotated[int, Field(ge=1, le=1000)] = _BACKEND.max_connections
+
+    @model_validator(mode="after")
+    def _one_token(self) -> BackendSection:
+        if self.token is not None and self.token_file is not None:
+            raise ValueError("token and token_file exclude each other: set one")
+        return self
 
 
 class LogSection(Section):
@@ -235,6 +261,7 @@ class Document(Section):
     codes: CodesSection = Field(default_factory=CodesSection)
     account: AccountSection = Field(default_factory=AccountSection)
     numbering: NumberingSection = Field(default_factory=NumberingSection)
+    backends: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")], BackendSection] = {}
 
 
 def field_annotation(dotted: str) -> Any:

@@ -22,6 +22,7 @@ from state.backends import DEFAULT_POOL_SIZE, DatabaseLocation
 from state.msisdn import BELARUS, NumberingPlan
 from ussd_gateway.config.secrets import Secret
 from ussd_gateway.hop import timeouts
+from ussd_gateway.hop.timeouts import HOP_BUDGET
 
 _CODE_POLICY = CodePolicy()
 """The code policy's own figures: the defaults of its configurable parts."""
@@ -79,6 +80,26 @@ class AccountSettings:
 
 
 @dataclass(frozen=True)
+class BackendSettings:
+    """One operator back-end a menu may call (``[backends.NAME]``; ``ussd_gateway/backends``)."""
+
+    url: str
+    """The base URL; a menu's call path is appended to it, and nothing else is reached."""
+    token: Secret | None = None
+    """Sent as ``Authorization: Bearer …``."""
+    timeout: float = 2.0
+    """Seconds one call may take (less when the hop's budget has less left)."""
+    tls_verify: bool = True
+    ca_file: Path | None = None
+    """A CA bundle for a back-end with a private certificate authority."""
+    failures_to_open: int = 5
+    """Consecutive failures that open the circuit: calls then fail at once…"""
+    open_seconds: float = 30.0
+    """…for this long, then one trial call decides."""
+    max_connections: int = 20
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the gateway is configured with."""
 
@@ -107,6 +128,9 @@ class Settings:
     sms: SmsSettings = field(default_factory=lambda: SmsSettings())
     codes: CodeSettings = field(default_factory=lambda: CodeSettings())
     account: AccountSettings = field(default_factory=lambda: AccountSettings())
+    backends: Mapping[str, BackendSettings] = field(default_factory=dict)
+    hop_budget: float = HOP_BUDGET
+    """Seconds a USSD hop may spend on back-end calls, all together (``hop/engine.py``)."""
 
     @property
     def store_location(self) -> DatabaseLocation:

@@ -43,7 +43,7 @@ from ussd_gateway.hop.hop_key import HopKey, this_input
 from ussd_gateway.hop.languages import RecentLanguages
 from ussd_gateway.hop.metrics import HopMetrics
 from ussd_gateway.hop.screen import event_for, render
-from ussd_gateway.hop.timeouts import SessionTimeouts
+from ussd_gateway.hop.timeouts import HOP_BUDGET, SessionTimeouts
 from ussd_gateway.menus.calls import Caller, NoBackends
 from ussd_gateway.menus.loader import DEFAULT_LANGUAGE, Menu, MenuCatalog, compose_dialled
 from ussd_gateway.menus.messages import APOLOGY
@@ -59,10 +59,6 @@ question, so every change is confirmed on a screen the subscriber saw."""
 
 _TIMEOUTS = SessionTimeouts()
 
-HOP_BUDGET = 4.0
-"""Seconds a hop may spend on its back-end calls, all of them together: a USSD centre
-waits about 10 s for an answer (MAP's guard timer is longer, the handset gives up near
-20 s), and the hop's own work and a conflict retry need room besides."""
 
 log = structlog.get_logger("ussd_gateway.hop")
 

@@ -21,3 +21,9 @@ class SessionTimeouts:
 
     idle: float = IDLE_SECONDS
     total: float = TOTAL_SECONDS
+
+
+HOP_BUDGET = 4.0
+"""Seconds a hop may spend on its back-end calls, all of them together: a USSD centre
+waits about 10 s for an answer (MAP's guard timer is longer, the handset gives up near
+20 s), and the hop's own work and a conflict retry need room besides."""

@@ -1,9 +1,10 @@
 """The counters of what the service does besides hops: SMS sends and delivery reports, MO,
-one-time codes, e-mail, HTTP requests.
+one-time codes, e-mail, HTTP requests, menus' back-end calls.
 
 :class:`ServiceMetrics` implements the counter ports of ``sms`` (:class:`sms.counters.
-SendCounters`) and ``account`` (:class:`account.counters.CodeCounters`,
-:class:`~account.counters.MailCounters`), so neither imports Prometheus, and feeds the
+SendCounters`), ``account`` (:class:`account.counters.CodeCounters`,
+:class:`~account.counters.MailCounters`) and the back-end calls
+(:class:`ussd_gateway.backends.counters.BackendCounters`), so none imports Prometheus, and feeds the
 links' last-known states (``links.py``) from the same events. One registry per application,
 no globals; with ``serve --workers N`` the values are file-backed (``shared.py``).
 Every label is a small fixed set: a sender, a result, a purpose, a route's pattern (never
@@ -102,6 +103,26 @@ class ServiceMetrics:
             buckets=_HTTP_BUCKETS,
             registry=r,
         )
+        self.backend_calls = Counter(
+            "ussd_backend_calls",
+            "Menus' back-end calls, by back-end and outcome (ok, refused, failed, timeout, "
+            "circuit_open)",
+            ["backend", "outcome"],
+            registry=r,
+        )
+        self.backend_seconds = Histogram(
+            "ussd_backend_call_seconds",
+            "Time one back-end call took (a call is cut off at the hop's budget)",
+            ["backend"],
+            buckets=_SMSC_BUCKETS,
+            registry=r,
+        )
+        self.backend_circuit = Counter(
+            "ussd_backend_circuit_changes",
+            "A back-end's circuit breaker opening or closing again",
+            ["backend", "to"],
+            registry=r,
+        )
 
     # sms.counters.SendCounters
 
@@ -138,6 +159,17 @@ class ServiceMetrics:
     def mail_given_up(self, kind: str) -> None:
         """A letter dropped."""
         self.mail_dropped.labels(kind).inc()
+
+    # backends.counters.BackendCounters
+
+    def call_made(self, backend: str, outcome: str, seconds: float) -> None:
+        """One back-end call of a menu."""
+        self.backend_calls.labels(backend, outcome).inc()
+        self.backend_seconds.labels(backend).observe(seconds)
+
+    def circuit(self, backend: str, is_open: bool) -> None:
+        """A back-end's breaker changed."""
+        self.backend_circuit.labels(backend, "open" if is_open else "closed").inc()
 
     # the HTTP routes
 

@@ -16,15 +16,22 @@ from typing import TextIO
 from .checker import check_menus
 
 
-def run_check(paths: Sequence[str | Path], out: TextIO, *, sms_commands: Path | None = None) -> int:
+def run_check(
+    paths: Sequence[str | Path],
+    out: TextIO,
+    *,
+    sms_commands: Path | None = None,
+    backends: frozenset[str] = frozenset(),
+) -> int:
     """Print each problem (or ``ok: N files``); 0 when clean, 1 otherwise.
 
     ``sms_commands``: an SMS command file to check as well (the one the gateway reads).
+    ``backends``: the configured back-ends a menu's calls may name.
     """
     chosen = [Path(p) for p in paths] if paths else _shipped_menu_paths()
     if sms_commands is not None:
         chosen.append(sms_commands)
-    checked = check_menus(chosen)
+    checked = check_menus(chosen, backends=backends)
     for problem in checked.problems:
         print(problem, file=out)
     if not checked.problems:

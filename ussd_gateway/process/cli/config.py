@@ -38,7 +38,7 @@ def describe(loaded: Loaded) -> list[str]:
     """The configuration as TOML, each value's source after it; secrets as ``**********``."""
     where = str(loaded.file) if loaded.file else "no file"
     lines = [f"# ussd-gateway configuration: {where}, then the environment; checked, no problem"]
-    for section, table in loaded.document:
+    for section, table in _tables(loaded):
         rows: list[tuple[str, str]] = []
         for key, value in table:
             dotted = f"{section}.{key}"
@@ -55,6 +55,17 @@ def describe(loaded: Loaded) -> list[str]:
         lines.append("")
         lines += [f"# {name} is no setting of the gateway: ignored" for name in loaded.ignored]
     return lines
+
+
+def _tables(loaded: Loaded) -> list[tuple[str, Any]]:
+    """The document's tables in order; ``[backends]`` as one ``[backends.NAME]`` each."""
+    tables: list[tuple[str, Any]] = []
+    for section, table in loaded.document:
+        if isinstance(table, dict):
+            tables += [(f"{section}.{name}", sub) for name, sub in table.items()]
+        else:
+            tables.append((section, table))
+    return tables
 
 
 def _toml(value: Any) -> str:

@@ -18,13 +18,18 @@ from ussd_gateway.menus.check import check_menus, mermaid_of, run_check
 
 
 def _cmd_menus_check(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
+    backends = frozenset(settings.backends)
     if args.files:
-        return run_check([Path(f) for f in args.files], out)
-    return run_check(list(settings.menu_paths), out, sms_commands=shipped_commands_path())
+        return run_check([Path(f) for f in args.files], out, backends=backends)
+    return run_check(
+        list(settings.menu_paths), out, sms_commands=shipped_commands_path(), backends=backends
+    )
 
 
 def _cmd_menus_diagram(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
-    services = check_menus(list(settings.menu_paths)).services
+    services = check_menus(
+        list(settings.menu_paths), backends=frozenset(settings.backends)
+    ).services
     for service in services:
         if args.name in (service.name, Path(service.source.file).stem):
             print(mermaid_of(service.source), file=out)
@@ -47,7 +52,8 @@ def add_commands(sub: Any) -> None:
         description="Check menu files as the gateway does at start-up: unknown targets or "
         "callbacks, unreachable states, dead ends, missing languages, screens over the USSD "
         "limit, reserved or duplicate keys and service codes, unknown placeholders, missing "
-        "shared texts; sms.yaml by the SMS commands' rules. Without FILES: the configured "
+        "shared texts, guards that do not compile, values read but never set, calls to "
+        "back-ends the configuration lacks; sms.yaml by the SMS commands' rules. Without FILES: the configured "
         "menus ([menus] paths) or the shipped ones. Prints file:line: problem; exit status 1 "
         "if any.",
     )

@@ -92,7 +92,7 @@ def _cmd_serve(
     pin_mmap_threshold()  # argon2's 19 MiB blocks go back to the system (memory.py)
     # Built once, before any fork: menus and the pepper are checked here (a clear error, not
     # one traceback per worker), and the workers share the loaded catalogue's pages.
-    catalog = load_catalog(settings.menu_paths or None)
+    catalog = load_catalog(settings.menu_paths or None, backends=frozenset(settings.backends))
     app = create_app(settings, catalog=catalog)
     reload_on_hangup(app)
     started = _Started(settings, catalog, workers)
