@@ -156,7 +156,7 @@ class HttpCaller:
         spec: CallSpec,
         values: Values,
         context: CallContext,
-        timeout: float,
+        seconds: float,
     ) -> tuple[int | None, CallResult, str]:
         failed = CallResult(CallOutcome.FAILED)
         url = URL(str(backend.base).rstrip("/") + spec.path_for(values), encoded=True)
@@ -165,7 +165,7 @@ class HttpCaller:
         headers = {"Idempotency-Key": context.idempotency_key} if spec.changes else {}
         assert backend.session is not None
         try:
-            async with asyncio.timeout(timeout):
+            async with asyncio.timeout(seconds):
                 async with backend.session.request(
                     spec.method, url, json=spec.body_for(values), headers=headers
                 ) as response:

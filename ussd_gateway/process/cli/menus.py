@@ -53,8 +53,8 @@ def add_commands(sub: Any) -> None:
         "callbacks, unreachable states, dead ends, missing languages, screens over the USSD "
         "limit, reserved or duplicate keys and service codes, unknown placeholders, missing "
         "shared texts, guards that do not compile, values read but never set, calls to "
-        "back-ends the configuration lacks; sms.yaml by the SMS commands' rules. Without FILES: the configured "
-        "menus ([menus] paths) or the shipped ones. Prints file:line: problem; exit status 1 "
+        "back-ends the configuration lacks; sms.yaml by the SMS commands' rules. Without "
+        "FILES: the configured menus ([menus] paths) or the shipped ones. Prints file:line: problem; exit status 1 "
         "if any.",
     )
     check.add_argument("files", nargs="*", help="menu files or directories, sms.yaml too")
