@@ -54,8 +54,8 @@ def add_commands(sub: Any) -> None:
         "limit, reserved or duplicate keys and service codes, unknown placeholders, missing "
         "shared texts, guards that do not compile, values read but never set, calls to "
         "back-ends the configuration lacks; sms.yaml by the SMS commands' rules. Without "
-        "FILES: the configured menus ([menus] paths) or the shipped ones. Prints file:line: problem; exit status 1 "
-        "if any.",
+        "FILES: the configured menus ([menus] paths) or the shipped ones. Prints "
+        "file:line: problem; exit status 1 if any.",
     )
     check.add_argument("files", nargs="*", help="menu files or directories, sms.yaml too")
     check.set_defaults(run=_cmd_menus_check)
