@@ -17,6 +17,9 @@ GUARDS: frozenset[str] = frozenset(
         "password_was_proposed",
         "password_was_set",
         "attempts_are_exhausted",
+        "call_succeeded",
+        "call_refused",
+        "call_failed",
     }
 )
 """Questions about the subscriber and the session, asked by ``cond``/``unless``."""
