@@ -107,7 +107,10 @@ def _compile(node: ast.expr, names: set[str]) -> Compiled:
         items = tuple(_literal(element) for element in node.elts)
         return lambda values: items
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-        number = _literal(node)
+        operand = node.operand
+        if not (isinstance(operand, ast.Constant) and _number(operand.value)):
+            raise ExpressionError("a minus sign goes before a number only", node.col_offset + 1)
+        number = _negated(operand.value)
         return lambda values: number
     raise ExpressionError(_refusal(node), node.col_offset + 1)
 
@@ -139,15 +142,19 @@ def _literal(node: ast.expr) -> Any:
         isinstance(node, ast.UnaryOp)
         and isinstance(node.op, ast.USub)
         and isinstance(node.operand, ast.Constant)
-        and isinstance(node.operand.value, (int, float))
-        and not isinstance(node.operand.value, bool)
+        and _number(node.operand.value)
     ):
-        return -node.operand.value
+        return _negated(node.operand.value)
     if isinstance(node, ast.Name) and node.id in _NULLS:
         return None
     if isinstance(node, ast.Name) and node.id in _BOOLS:
         return _BOOLS[node.id]
     raise ExpressionError("a list holds literals only", node.col_offset + 1)
+
+
+def _negated(value: Any) -> int | float:
+    number: int | float = value
+    return -number
 
 
 def _comparison(node: ast.Compare, names: set[str]) -> Compiled:
@@ -227,5 +234,5 @@ def _refusal(node: ast.expr) -> str:
     }
     for kind, what in kinds.items():
         if isinstance(node, kind):
-            return f"{what} are not part of the guard language"
-    return f"{type(node).__name__} is not part of the guard language"
+            return f"not part of the guard language: {what}"
+    return f"not part of the guard language: {type(node).__name__}"

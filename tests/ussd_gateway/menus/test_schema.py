@@ -16,10 +16,12 @@ from ussd_gateway.menus.check.schema import SCHEMA_FILE, menu_schema, schema_tex
 from ussd_gateway.menus.source import MenuSource, parse_menu_text, read_menu_file
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "menus"
+ROOT = Path(__file__).resolve().parents[3]
 GOOD = [
     *default_menu_paths(),
     *sorted((FIXTURES / "good").glob("*.yaml")),
     *sorted((FIXTURES / "paginated").glob("*.yaml")),
+    *sorted((ROOT / "menus" / "examples").glob("*.yaml")),
 ]
 SHAPE_BROKEN = [
     "bad_code.yaml",

@@ -152,7 +152,8 @@ def _check_call(ctx: Context, where: PathKey, name: str, spec: Mapping[Any, Any]
         ctx.add((*where, "method"), f"call {name!r} method must be one of {', '.join(METHODS)}")
     path = spec.get("path")
     if not isinstance(path, str) or not path.startswith("/") or path.startswith("//"):
-        ctx.add(where, f"call {name!r} needs a path starting with one '/' (the back-end's)")
+        at = (*where, "path") if "path" in spec else where
+        ctx.add(at, f"call {name!r} needs a path starting with one '/' (the back-end's)")
     elif "://" in path or ".." in path or "#" in path or "\\" in path:
         ctx.add((*where, "path"), f"call {name!r} path must stay on its back-end (no host, '..')")
     else:
