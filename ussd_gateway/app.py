@@ -109,6 +109,12 @@ async def open_store(settings: Settings) -> Store:
     return await backends.open_store(settings.store_location, pool_size=settings.pool_size)
 
 
+def load_menus(settings: Settings) -> MenuCatalog:
+    """The configured menus (the shipped ones by default), their calls held to the
+    configured back-ends."""
+    return load_catalog(settings.menu_paths or None, backends=frozenset(settings.backends))
+
+
 def create_app(
     settings: Settings,
     *,
@@ -119,9 +125,7 @@ def create_app(
 ) -> web.Application:
     """Build the gateway. Menus and the pepper are checked now, before any request."""
     install_plan(settings.numbering)  # whose numbers the dialects, MO and the codes accept
-    catalog = catalog or load_catalog(
-        settings.menu_paths or None, backends=frozenset(settings.backends)
-    )
+    catalog = catalog or load_menus(settings)
     pepper = resolve_pepper(settings)
     hasher = PasswordHasher(settings.argon2_time_cost, settings.argon2_memory_kib)
     app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[request_context])
@@ -268,8 +272,7 @@ async def reload_definitions(app: web.Application, *, commands_path: Path | None
 
 
 def _load_definitions(settings: Settings, commands: Path) -> tuple[MenuCatalog, SmsCommands]:
-    catalog = load_catalog(settings.menu_paths or None, backends=frozenset(settings.backends))
-    return catalog, load_commands(commands)
+    return load_menus(settings), load_commands(commands)
 
 
 async def _sweep(store: Maintenance, settings: Settings, clock: Callable[[], float]) -> None:

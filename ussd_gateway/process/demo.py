@@ -6,12 +6,35 @@ a demo database, hashed like any other.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from importlib.resources import files
+from pathlib import Path
 
 from account.operator import AccountService
 from state.credentials import Pepper, identity_digest
 from state.models import Channel, ClientKind, ClosedBy, Role
 from state.store import Store, SubscriberRecord
+from ussd_gateway.config import BackendSettings, Secret, Settings
+
+DEMO_BILLING_TOKEN = "demo-billing-token"  # noqa: S105 - the simulator's demo default
+"""The billing simulator's default credential (``ussd-billing serve``): demo data only."""
+
+
+def examples_path() -> Path:
+    """The worked example menus shipped beside the menus (``menus/examples``)."""
+    return Path(str(files("menus") / "examples"))
+
+
+def with_billing(settings: Settings, url: str) -> Settings:
+    """``settings`` with the billing simulator at ``url`` as back-end ``billing`` and the
+    worked self-service menu beside the configured (or shipped) menus."""
+    shipped = Path(str(files("menus")))
+    billing = BackendSettings(url=url.rstrip("/"), token=Secret(DEMO_BILLING_TOKEN))
+    return replace(
+        settings,
+        menu_paths=(*(settings.menu_paths or (shipped,)), examples_path()),
+        backends={**settings.backends, "billing": billing},
+    )
 
 
 @dataclass(frozen=True)

@@ -25,13 +25,13 @@ import structlog
 from aiohttp import web
 
 from state.store import Store
-from ussd_gateway.app import create_app, resolve_pepper
+from ussd_gateway.app import create_app, load_menus, resolve_pepper
 from ussd_gateway.config import Settings
-from ussd_gateway.menus.loader import MenuCatalog, load_catalog
+from ussd_gateway.menus.loader import MenuCatalog
 from ussd_gateway.process import logs
 from ussd_gateway.process.cli.common import with_store
 from ussd_gateway.process.connections import serve
-from ussd_gateway.process.demo import demo_table, seed_demo
+from ussd_gateway.process.demo import demo_table, seed_demo, with_billing
 from ussd_gateway.process.listen import ListenError, address_of, listen
 from ussd_gateway.process.memory import pin_mmap_threshold
 from ussd_gateway.process.reload import note_hangups, reload_on_hangup
@@ -92,7 +92,7 @@ def _cmd_serve(
     pin_mmap_threshold()  # argon2's 19 MiB blocks go back to the system (memory.py)
     # Built once, before any fork: menus and the pepper are checked here (a clear error, not
     # one traceback per worker), and the workers share the loaded catalogue's pages.
-    catalog = load_catalog(settings.menu_paths or None, backends=frozenset(settings.backends))
+    catalog = load_menus(settings)
     app = create_app(settings, catalog=catalog)
     reload_on_hangup(app)
     started = _Started(settings, catalog, workers)
@@ -178,6 +178,8 @@ def _cmd_demo(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
         puk_pepper=None,
         demo=True,
     )
+    if args.billing:
+        demo = with_billing(demo, args.billing)
     pepper = resolve_pepper(demo)
 
     async def seed(store: Store) -> int:
@@ -248,5 +250,11 @@ def add_commands(sub: Any) -> None:
     )
     demo.add_argument(
         "--port", type=int, default=8080, help="port to listen on (default: %(default)s)"
+    )
+    demo.add_argument(
+        "--billing",
+        metavar="URL",
+        help="a billing simulator (ussd-billing serve) as back-end 'billing': adds the "
+        "worked self-service menu *100# (menus/examples/selfservice.yaml)",
     )
     demo.set_defaults(run=_cmd_demo)
