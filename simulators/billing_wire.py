@@ -27,6 +27,8 @@ from simulators.billing_rules import ACTIONS, Action, mask_msisdn
 MAX_BODY = 4096
 MAX_KEY_LENGTH = 255
 _HTTP_REASONS = {404: "not_found", 405: "method_not_allowed"}
+REASON: web.ResponseKey[str | None] = web.ResponseKey("reason")
+"""The answer's ``reason`` kept on the response, for the record."""
 
 
 class Refusal(Exception):
@@ -42,7 +44,7 @@ class Refusal(Exception):
 def reply(status: int, body: dict[str, Any]) -> web.Response:
     """A JSON answer; its ``reason`` (if any) is kept on the response for the record."""
     response = web.json_response(body, status=status, dumps=_dumps)
-    response["reason"] = body.get("reason")
+    response[REASON] = body.get("reason")
     return response
 
 
@@ -91,7 +93,7 @@ def _write_record(record: Path, request: web.Request, response: web.StreamRespon
         "route": route_of(request),
         "msisdn": mask_msisdn(msisdn) if msisdn else None,
         "status": response.status,
-        "reason": response.get("reason"),
+        "reason": response.get(REASON),
     }
     with record.open("a", encoding="utf-8") as out:
         out.write(json.dumps(line, ensure_ascii=False) + "\n")
@@ -114,7 +116,7 @@ def faults_middleware(current: Callable[[], Faults | None]) -> Any:
             broken = web.Response(
                 status=active.status or 200, text=MALFORMED_BODY, content_type="application/json"
             )
-            broken["reason"] = "malformed"
+            broken[REASON] = "malformed"
             return broken
         return reply(active.status or 503, {"reason": "injected_fault"})
 
