@@ -251,6 +251,11 @@ async def _serve(args: argparse.Namespace) -> int:
         record=args.record,
         out=sys.stdout,
     )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):  # before the line a supervisor waits for
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
     try:
         url = await billing.start(args.host, args.port)
     except OSError as exc:
@@ -262,11 +267,6 @@ async def _serve(args: argparse.Namespace) -> int:
         f" faults {'on' if args.faults else 'off'}, token from {token_source})",
         flush=True,
     )
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
     try:
         await stop.wait()
     finally:
