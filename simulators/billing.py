@@ -39,6 +39,7 @@ from simulators.billing_faults import Faults
 from simulators.billing_ledger import Ledger
 from simulators.billing_rules import mask_msisdn, valid_msisdn
 from simulators.billing_wire import (
+    MAX_BODY,
     Refusal,
     auth_middleware,
     faults_middleware,
@@ -85,7 +86,7 @@ class BillingSimulator:
     def app(self) -> web.Application:
         """The aiohttp application."""
         app = web.Application(
-            client_max_size=4096,
+            client_max_size=MAX_BODY,
             middlewares=[
                 guard_middleware(self.record),
                 faults_middleware(lambda: self.faults),
@@ -200,7 +201,8 @@ def _parser() -> argparse.ArgumentParser:
         type=float,
         default=DEFAULT_EFFECTIVE_AFTER,
         metavar="SECONDS",
-        help="an accepted order takes effect this long after (default: %(default).0f)",
+        help="an accepted order takes effect this long after; default %(default).0f, so a demo"
+        " shows the pending order and then its effect (the operator's 24 h is 86400)",
     )
     return parser
 

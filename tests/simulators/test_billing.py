@@ -492,10 +492,11 @@ async def test_orders_list(billing: Billing, clock: FakeClock) -> None:
 
 async def test_faults_are_off_unless_enabled(http: aiohttp.ClientSession) -> None:
     """Without --faults /_faults does not exist (404), even with the token."""
-    server = TestServer(BillingSimulator(token=TOKEN).app(), host="127.0.0.1")
+    sim = BillingSimulator(token=TOKEN)
+    server = TestServer(sim.app(), host="127.0.0.1")
     await server.start_server()
     try:
-        client = Billing(http, str(server.make_url("")).rstrip("/"), BillingSimulator())
+        client = Billing(http, str(server.make_url("")).rstrip("/"), sim)
         assert await client.call("POST", "/_faults", json={"status": 503}) == (
             404,
             {"reason": "not_found"},
