@@ -24,7 +24,7 @@ from account.front_door import FrontDoor
 from account.mail import LetterQueue, Mailer
 from account.operator import AccountService
 from account.sms_requests import SmsRequests
-from sms.commands import Reply, SmsCommands, load_commands, shipped_commands_path
+from sms.commands import Reply, load_commands, shipped_commands_path
 from sms.errors import CommandDefinitionError
 from sms.outbox import OutboxWorker
 from sms.senders import build_sender
@@ -110,8 +110,7 @@ async def open_store(settings: Settings) -> Store:
 
 
 def load_menus(settings: Settings) -> MenuCatalog:
-    """The configured menus (the shipped ones by default), their calls held to the
-    configured back-ends."""
+    """The configured menus (or the shipped ones), calling only configured back-ends."""
     return load_catalog(settings.menu_paths or None, backends=frozenset(settings.backends))
 
 
@@ -148,8 +147,7 @@ def create_app(
         # each worker counts in files of its own (ussd_gateway/metrics/shared.py).
         shared = shared_directory()
         metrics = app[METRICS] = ServiceMetrics(Links(shared, clock=clock))
-        caller = HttpCaller(settings.backends, counters=metrics)
-        await caller.start()
+        await (caller := HttpCaller(settings.backends, counters=metrics)).start()
         engine = Engine(
             store=active,
             catalog=catalog,
@@ -251,7 +249,9 @@ async def reload_definitions(app: web.Application, *, commands_path: Path | None
     path = commands_path or shipped_commands_path()
     try:
         # Off the loop: a catalogue takes tens of milliseconds to check and build.
-        catalog, commands = await asyncio.to_thread(_load_definitions, settings, path)
+        catalog, commands = await asyncio.to_thread(
+            lambda: (load_menus(settings), load_commands(path))
+        )
     except (MenuDefinitionError, CommandDefinitionError) as exc:
         problems = exc.problems
     except (MenuSyntaxError, OSError) as exc:
@@ -269,10 +269,6 @@ async def reload_definitions(app: web.Application, *, commands_path: Path | None
         return True
     log.warning("definitions_reload_refused", problems=problems, kept="previous", pid=os.getpid())
     return False
-
-
-def _load_definitions(settings: Settings, commands: Path) -> tuple[MenuCatalog, SmsCommands]:
-    return load_menus(settings), load_commands(commands)
 
 
 async def _sweep(store: Maintenance, settings: Settings, clock: Callable[[], float]) -> None:

@@ -14,8 +14,14 @@ The parts: ``hop_key.py`` (what is kept of a hop key; a cumulative text's new in
 reply), ``position.py`` (the session a hop writes), ``timeouts.py`` (the session limits),
 ``catalogs.py`` (after a reload, the catalogue each session started on).
 
-Over 300 lines (a few): the hop's path reads top to bottom in one file (begin, continue,
-repeat, expire, abort); its parts are the modules named above.
+A menu's back-end calls run inside the hop (``menus/calls.py``), within one budget for the
+whole hop (``timeouts.HOP_BUDGET``, also across conflict retries); a call that failed, in a
+menu that does not branch on it, ends the session with the apology and commits nothing the
+machine had decided (``BackendUnavailable``). A repeated hop is answered from the store
+before the machine runs, so it never repeats a call.
+
+Over 300 lines: the hop's path reads top to bottom in one file (begin, continue, repeat,
+expire, abort, a failed call); its parts are the modules named above.
 """
 
 from __future__ import annotations
