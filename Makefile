@@ -29,22 +29,28 @@ install: $(TEST_STAMP)
 # The demo sends SMS through Kannel's sendsms interface to ussd-smsc, a fake SMSC that
 # prints every message it is given (and records it in $(DEMO_DIR)/smsc.jsonl).
 # E-mails (temporary passwords) go to a loopback SMTP server (aiosmtpd) that prints them.
+# The self-service menu *100# reads balances and orders services from ussd-billing, a
+# billing simulator (records in $(DEMO_DIR)/billing.jsonl).
 # `make run PORT=9090` moves the gateway (and the delivery-report URL it gives the SMSC);
 # `make run RESET=1` (or `make reset-demo`) starts again from fresh demo data.
 SMSC_PORT ?= 13013
 SMTP_PORT ?= 8025
+# The billing simulator: the back-end of the worked self-service menu *100#.
+BILLING_PORT ?= 8090
 run: $(RUN_STAMP)
 	$(if $(RESET),rm -rf $(DEMO_DIR))
 	mkdir -p $(DEMO_DIR)
 	$(BIN)/ussd-smsc serve --port $(SMSC_PORT) --record $(DEMO_DIR)/smsc.jsonl & smsc=$$!; \
 	$(BIN)/python -m aiosmtpd -n -l 127.0.0.1:$(SMTP_PORT) -c simulators.mailbox.PrintLetters & smtp=$$!; \
-	trap 'kill $$smsc $$smtp 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/ussd-billing serve --port $(BILLING_PORT) --record $(DEMO_DIR)/billing.jsonl & billing=$$!; \
+	trap 'kill $$smsc $$smtp $$billing 2>/dev/null' EXIT INT TERM; \
 	USSD_GATEWAY_SMTP_PORT=$(SMTP_PORT) \
 	USSD_GATEWAY_SMS_SENDER=kannel \
 	USSD_GATEWAY_KANNEL_SENDSMS_URL=http://127.0.0.1:$(SMSC_PORT)/cgi-bin/sendsms \
 	USSD_GATEWAY_KANNEL_USERNAME=tester USSD_GATEWAY_KANNEL_PASSWORD=testpw \
 	USSD_GATEWAY_SMS_DLR_URL=http://$(HOST):$(PORT)/sms/dlr \
-	$(BIN)/ussd-gateway demo --data-dir $(DEMO_DIR) --host $(HOST) --port $(PORT)
+	$(BIN)/ussd-gateway demo --data-dir $(DEMO_DIR) --host $(HOST) --port $(PORT) \
+	  --billing http://127.0.0.1:$(BILLING_PORT)
 
 # The demo's database, pepper and SMS record, removed (the virtualenv stays).
 reset-demo:

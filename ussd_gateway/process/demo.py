@@ -20,6 +20,15 @@ DEMO_BILLING_TOKEN = "demo-billing-token"  # noqa: S105 - the simulator's demo d
 """The billing simulator's default credential (``ussd-billing serve``): demo data only."""
 
 
+SELF_SERVICE_TRIES = (
+    ("375291000001", "12.50 BYN prepaid: connect a service, see it pending"),
+    ("375331000002", "English, 3.20 BYN: too little for a 5.00 BYN service"),
+    ("375441000003", "suspended: every request refused"),
+    ("375251000004", "contract: connects whatever the balance"),
+)
+"""What ``*100#`` shows for whom, with the billing simulator's demo data."""
+
+
 def examples_path() -> Path:
     """The worked example menus shipped beside the menus (``menus/examples``)."""
     return Path(str(files("menus") / "examples"))

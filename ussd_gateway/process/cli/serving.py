@@ -31,7 +31,7 @@ from ussd_gateway.menus.loader import MenuCatalog
 from ussd_gateway.process import logs
 from ussd_gateway.process.cli.common import with_store
 from ussd_gateway.process.connections import serve
-from ussd_gateway.process.demo import demo_table, seed_demo, with_billing
+from ussd_gateway.process.demo import SELF_SERVICE_TRIES, demo_table, seed_demo, with_billing
 from ussd_gateway.process.listen import ListenError, address_of, listen
 from ussd_gateway.process.memory import pin_mmap_threshold
 from ussd_gateway.process.reload import note_hangups, reload_on_hangup
@@ -198,6 +198,17 @@ def _demo_banner(demo: Settings, out: TextIO) -> None:
     print("Dial from another terminal, for example:", file=out)
     print(f"  .venv/bin/ussd-handset --url {base} --msisdn 375291000001", file=out)
     print("  then type *141*3*6# or *141*0# at the dial> prompt", file=out)
+    if "billing" in demo.backends:
+        print(
+            f"  *100#: balance and services from the billing ({demo.backends['billing'].url}):",
+            file=out,
+        )
+        for msisdn, what in SELF_SERVICE_TRIES:
+            print(f"    {msisdn}  {what}", file=out)
+        scripts = "simulators/scripts/selfservice"
+        print(
+            f"  or: .venv/bin/ussd-handset --url {base} --script {scripts}/connect.yaml", file=out
+        )
     print(
         "Admin commands on this database (subscribers show|import, access, puk unlock):\n"
         f"  USSD_GATEWAY_DATABASE={demo.database} USSD_GATEWAY_PUK_PEPPER_FILE="
