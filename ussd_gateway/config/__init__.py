@@ -37,6 +37,7 @@ Example file (every key optional; the defaults shown)::
 
     [menus]
     paths = []                           # empty: the shipped menus
+    hop_budget_seconds = 4.0             # a hop's back-end calls, all together
 
     [log]
     level = "info"                       # debug, info, warning, error, critical
@@ -83,6 +84,15 @@ Example file (every key optional; the defaults shown)::
     national_digits = 9                  # after the country code: range + subscriber number
     operator_ranges = ["25", "29", "33", "44"]
     name = "Belarusian"                  # for refusals: "only Belarusian numbers (+375) …"
+
+    [backends.billing]                   # one table a back-end; menus call it by its name
+    url = "https://billing.example.by/api"
+    token_file = "/etc/ussd-gateway/billing-token"   # or token = "…": Authorization: Bearer
+    timeout_seconds = 2.0                # less when the hop's budget has less left
+    tls_verify = true
+    failures_to_open = 5                 # the circuit breaker: this many failures in a row…
+    open_seconds = 30.0                  # …and calls fail at once for this long
+    max_connections = 20
 
 Environment: ``USSD_GATEWAY_CONFIG`` names the file; every other variable sets one key (the
 table is ``environment.VARIABLES``), e.g. ``USSD_GATEWAY_PORT`` (``server.port``). Two keys

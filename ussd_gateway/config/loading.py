@@ -138,6 +138,9 @@ class _Reading:
                     continue
                 doc[section][key] = value
                 self.sources[dotted] = Source("file", str(self.path))
+                if isinstance(value, dict):  # a table of tables: [backends.NAME]
+                    for sub in value:
+                        self.sources[f"{dotted}.{sub}"] = Source("file", str(self.path))
         return doc
 
     def environment(self, variables: Variables, doc: dict[str, Any]) -> None:
@@ -185,7 +188,7 @@ class _Reading:
             elif len(loc) == 1:
                 self._section(loc[0], error["type"], text)
             else:
-                item = "".join(f"[{i}]" for i in loc[2:])
+                item = "".join(f"[{i}]" for i in loc[2:] if i != "[key]")
                 self.add(f"{loc[0]}.{loc[1]}", f"{item + ': ' if item else ''}{text}")
 
     def _unknown(self, loc: list[str]) -> None:

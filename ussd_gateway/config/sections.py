@@ -12,6 +12,7 @@ say the same, and ``hide_input_in_errors`` keeps the value out of ``str(Validati
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from pydantic import (
@@ -247,6 +248,12 @@ class NumberingSection(Section):
         )
 
 
+def _backend_name(name: str) -> str:
+    if not re.fullmatch(r"[a-z][a-z0-9_]{0,39}", name):
+        raise ValueError("a back-end's name is lower case letters, digits and _ (as menus name it)")
+    return name
+
+
 class Document(Section):
     """The whole file: every section optional, no other section allowed."""
 
@@ -261,7 +268,7 @@ class Document(Section):
     codes: CodesSection = Field(default_factory=CodesSection)
     account: AccountSection = Field(default_factory=AccountSection)
     numbering: NumberingSection = Field(default_factory=NumberingSection)
-    backends: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")], BackendSection] = {}
+    backends: dict[Annotated[str, AfterValidator(_backend_name)], BackendSection] = {}
 
 
 def field_annotation(dotted: str) -> Any:
