@@ -1,12 +1,14 @@
 """ussd-handset: the operator's USSD centre plus a handset, as a pure HTTP client of the gateway.
 
 Interactive mode shows screens as a phone would; ``--script`` runs a YAML scenario for CI and
-``run_script`` runs one in-process for the gateway's end-to-end tests. Exit codes: 0 pass,
+``run_script`` runs one in-process for the gateway's end-to-end tests; ``ussd-handset web``
+starts the web handset (``simulators/web/``). Exit codes: 0 pass,
 1 mismatch (a screen not as expected or over the USSD limit), 2 usage, script, protocol or
 connection error.
 
 Over 300 lines: the interactive terminal handset and the script runner share one
-session model and one screen printer; the YAML script format is checked here too.
+session model, one screen printer and one masking of secrets (``--trace`` and the web
+timeline); the script format and its checks are ``scenario.py``.
 """
 
 from __future__ import annotations
@@ -474,9 +476,14 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``ussd-handset``; returns the exit code."""
+    arguments = sys.argv[1:] if argv is None else argv
+    if arguments[:1] == ["web"]:
+        from simulators.web.cli import main as web_main  # the web handset needs its own parts
+
+        return web_main(arguments[1:])
     parser = _parser()
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(arguments)
     except SystemExit as exc:  # argparse exits on --help and on bad usage
         return exc.code if isinstance(exc.code, int) else EXIT_ERROR
     if args.timeout <= 0:

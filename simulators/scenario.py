@@ -229,26 +229,34 @@ def dump_script(
 ) -> str:
     """A scenario as YAML text that :func:`load_script` reads back to the same steps.
 
-    Every string is quoted, so ``send: "0123"`` stays text and ``*141#`` no alias."""
+    Every string value is double-quoted, so ``send: "0123"`` stays text, ``*141#`` is no
+    alias and a screen's line breaks are ``\\n``."""
     document: dict[str, Any] = {}
     if msisdn is not None:
-        document["msisdn"] = msisdn
+        document["msisdn"] = _Quoted(msisdn)
     if dialect is not None:
-        document["dialect"] = dialect
-    document["steps"] = steps
-    text = yaml.dump(
-        document, Dumper=_QuotingDumper, allow_unicode=True, sort_keys=False, width=100
-    )
+        document["dialect"] = _Quoted(dialect)
+    document["steps"] = [
+        {key: _Quoted(value) if isinstance(value, str) else value for key, value in step.items()}
+        for step in steps
+    ]
+    text = yaml.dump(document, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=100)
     load_script(parse_yaml(text))  # what is written must read back
     return text
 
 
-class _QuotingDumper(yaml.SafeDumper):
-    """SafeDumper that double-quotes every string (``"1"``, ``"*141#"``, escaped newlines)."""
+class _Quoted(str):
+    """A string value the dump double-quotes (keys stay plain)."""
+
+    __slots__ = ()
 
 
-def _quoted(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style='"')
+class _Dumper(yaml.SafeDumper):
+    """SafeDumper that knows :class:`_Quoted`."""
 
 
-_QuotingDumper.add_representer(str, _quoted)
+def _quoted(dumper: yaml.SafeDumper, value: _Quoted) -> yaml.ScalarNode:
+    return dumper.represent_scalar("tag:yaml.org,2002:str", str(value), style='"')
+
+
+_Dumper.add_representer(_Quoted, _quoted)
