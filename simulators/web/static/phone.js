@@ -10,7 +10,8 @@ export class Phone {
     this.root = root;
     this.config = config;
     this.view = null;
-    this.busy = false;
+    this.queue = Promise.resolve();
+    this.pending = 0;
     this.$ = (selector) => root.querySelector(selector);
     this.$(".phone-title").textContent = title;
     root.setAttribute("aria-label", title);
@@ -70,6 +71,7 @@ export class Phone {
     const view = await api("POST", "/api/phones", { msisdn: this.msisdn.value, dialect: this.dialect.value });
     this.show(view);
     await this.refresh();
+    this.root.dataset.busy = "false";
   }
 
   get path() {
@@ -80,19 +82,29 @@ export class Phone {
     this.entry.value += key;
   }
 
-  async act(action) {
-    if (this.busy) return;
-    this.busy = true;
-    this.root.classList.add("busy");
-    try {
-      this.show(await action());
-    } catch (error) {
-      this.showError(error.message);
-    } finally {
-      this.busy = false;
-      this.root.classList.remove("busy");
-      await this.refresh();
-    }
+  // One action at a time, in the order they were asked for (a quick double click sends two
+  // hops, one after the other); data-busy is "false" once nothing is waiting and the screen,
+  // the timeline, the inbox and the recording all show the last outcome.
+  act(action) {
+    this.pending += 1;
+    this.root.dataset.busy = "true";
+    const run = async () => {
+      try {
+        this.show(await action());
+      } catch (error) {
+        this.showError(error.message);
+      }
+      try {
+        await this.refresh();
+      } catch (error) {
+        this.showError(error.message);
+      }
+    };
+    this.queue = this.queue.then(run).finally(() => {
+      this.pending -= 1;
+      if (!this.pending) this.root.dataset.busy = "false";
+    });
+    return this.queue;
   }
 
   async configure() {
@@ -102,29 +114,27 @@ export class Phone {
 
   async dialCode(code) {
     this.entry.value = "";
-    if (this.view && this.view.running) {
-      await this.act(() => api("POST", `${this.path}/end`));
-    }
-    await this.act(() => api("POST", `${this.path}/dial`, { code }));
+    await this.act(async () => {
+      if (this.view.running) await api("POST", `${this.path}/end`);
+      return api("POST", `${this.path}/dial`, { code });
+    });
   }
 
   async send() {
     const typed = this.entry.value;
     // Cleared at once: a secret stays in the page no longer than it takes to send it.
     this.entry.value = "";
-    if (this.view && this.view.running) {
-      await this.act(() => api("POST", `${this.path}/send`, { text: typed }));
-    } else if (typed.trim()) {
-      await this.act(() => api("POST", `${this.path}/dial`, { code: typed.trim() }));
-    }
+    await this.act(() => {
+      if (this.view.running) return api("POST", `${this.path}/send`, { text: typed });
+      if (typed.trim()) return api("POST", `${this.path}/dial`, { code: typed.trim() });
+      return this.view;
+    });
     this.entry.focus();
   }
 
   async cancel() {
     this.entry.value = "";
-    if (this.view && this.view.running) {
-      await this.act(() => api("POST", `${this.path}/abort`));
-    }
+    await this.act(() => (this.view.running ? api("POST", `${this.path}/abort`) : this.view));
   }
 
   async end() {
@@ -209,7 +219,7 @@ export class Phone {
     this.$(".inbox-count").textContent = found.available ? `(${messages.length} for ${this.view.msisdn})` : "";
     for (const sms of messages) {
       const item = element("li", "sms");
-      item.append(element("div", "sms-meta", `#${sms.n} from ${sms.from || "?"} · ${sms.encoding}, ${sms.segments} SMS · ${clock(sms.at)}`));
+      item.append(element("div", "sms-meta", `#${sms.n} from ${sms.from || "?"} · ${sms.encoding === "ucs2" ? "UCS-2" : "GSM-7"}, ${sms.segments} SMS · ${clock(sms.at)}`));
       item.append(element("div", "sms-text", sms.text));
       list.append(item);
     }

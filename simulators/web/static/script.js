@@ -98,16 +98,18 @@ export class ScriptPanel {
   }
 
   async step() {
-    let answer;
-    try {
-      answer = await api("POST", `${this.phone.path}/replay/step`);
-    } catch (error) {
-      this.$(".verdict").textContent = error.message;
-      this.enable(false);
-      return false;
-    }
-    const { result, verdict, phone } = answer;
-    this.phone.show(phone);
+    let more = false;
+    await this.phone.act(async () => {
+      const { result, verdict, phone } = await api("POST", `${this.phone.path}/replay/step`);
+      this.showResult(result, verdict);
+      more = !verdict;
+      return phone;
+    });
+    if (!more) this.enable(false);
+    return more;
+  }
+
+  showResult(result, verdict) {
     const item = this.$(`.replay-step-item[data-number="${result.number}"]`);
     if (item) {
       item.className = `replay-step-item ${result.status}`;
@@ -122,15 +124,14 @@ export class ScriptPanel {
     if (verdict) {
       this.$(".verdict").textContent = verdict;
       this.$(".verdict").className = `verdict ${verdict.startsWith("PASS") ? "pass" : "fail"}`;
-      this.enable(false);
     }
-    await this.phone.refresh();
-    return !verdict;
   }
 
   async runAll() {
+    this.phone.root.dataset.replaying = "true";
     while (await this.step()) {
       // One request per step: the page shows each result as it comes.
     }
+    this.phone.root.dataset.replaying = "false";
   }
 }
