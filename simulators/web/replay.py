@@ -90,7 +90,7 @@ class Replay:
             if self.next_index == len(self.script.steps):
                 if handset.running:
                     # As the terminal runner: leave no session open on the gateway.
-                    await handset.abort()
+                    await _abort_keeping_screen(handset)
                 self.verdict = f"PASS ({len(self.script.steps)} steps, {handset.codec.dialect})"
         self.results.append(result)
         return result
@@ -100,4 +100,11 @@ async def _abandon(handset: Handset) -> None:
     if handset.running:
         # The failure already reported matters more than an error in this courtesy.
         with contextlib.suppress(SimulatorError):
-            await handset.abort()
+            await _abort_keeping_screen(handset)
+
+
+async def _abort_keeping_screen(handset: Handset) -> None:
+    """Abort, the last screen left on the display (greyed, as after Cancel)."""
+    shown = handset.screen
+    await handset.abort()
+    handset.screen = shown

@@ -11,6 +11,7 @@ import time
 from typing import Any
 from urllib.parse import parse_qsl
 
+from simulators.dialects import Op
 from simulators.handset import Exchange
 
 KEPT_HOPS = 200
@@ -46,7 +47,7 @@ class Timeline:
                     "body": exchange.body.decode("utf-8", errors="replace"),
                 },
                 "ms": round(exchange.seconds * 1000, 1),
-                "outcome": exchange.error,
+                "outcome": exchange.error or _aborted(exchange),
             }
         )
         del self.entries[:-KEPT_HOPS]
@@ -58,6 +59,11 @@ class Timeline:
 
     def clear(self) -> None:
         self.entries.clear()
+
+
+def _aborted(exchange: Exchange) -> str:
+    """An abort's reply has no screen to judge by: it is ``aborted`` once it succeeded."""
+    return "aborted" if exchange.op is Op.ABORT and 200 <= exchange.status < 300 else ""
 
 
 def _body_text(headers: tuple[tuple[str, str], ...], body: bytes) -> str:
