@@ -18,11 +18,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from browser_world import HELP_MENU
 from playwright.sync_api import expect
 
-from ussd_gateway.menus.loader import load_catalog
 from ussd_gateway.menus.check.files import default_menu_paths
-from browser_world import HELP_MENU
+from ussd_gateway.menus.loader import load_catalog
 
 CATALOG = load_catalog([*default_menu_paths(), HELP_MENU])
 
