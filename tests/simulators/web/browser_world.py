@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from support import SECRETS
+from support import API_SECRET, SECRETS
 
 from simulators.process import free_port
 from state.credentials import Pepper
@@ -121,6 +121,7 @@ class DemoWorld:
             "USSD_GATEWAY_KANNEL_USERNAME": "tester",
             "USSD_GATEWAY_KANNEL_PASSWORD": "testpw",
             "USSD_GATEWAY_SMTP_PORT": str(smtp_port),
+            "USSD_GATEWAY_API_SECRET": API_SECRET,
             **self.dialect_secrets(),
         }
         gateway = self._spawn("gateway", [python, "-m", "ussd_gateway", "serve"], gateway_env)
@@ -168,6 +169,16 @@ class DemoWorld:
     def log_text(self) -> str:
         """Every process's output so far."""
         return "".join(p.read_text(encoding="utf-8", errors="replace") for p in self.logs.values())
+
+    def forgot_password(self, msisdn: str) -> int:
+        """Ask the gateway's front-end API for a temporary password letter; the status."""
+        request = urllib.request.Request(  # noqa: S310 - loopback
+            f"{self.gateway_url}/api/v1/password/forgot",
+            data=json.dumps({"msisdn": msisdn}).encode(),
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {API_SECRET}"},
+        )
+        with urllib.request.urlopen(request) as answer:  # noqa: S310
+            return int(answer.status)
 
     def sms_to(self, msisdn: str) -> list[dict[str, object]]:
         with urllib.request.urlopen(f"{self.smsc_url}/messages?to={msisdn}") as answer:

@@ -3,6 +3,7 @@ refused first; the password is in no timeline, recording, URL, history or log.""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from browser_world import DemoWorld
@@ -43,3 +44,15 @@ def test_password_set_after_a_refused_weak_one_and_never_shown(
     # Nothing typed went into the address bar or the session history.
     assert page.url == world.web_url + "/"
     assert page.evaluate("history.length") == history
+
+
+def test_a_temporary_password_letter_shows_in_the_mailbox(
+    page: Any, screenshot: Any, world: DemoWorld
+) -> None:
+    """A forgotten password's letter, as the loopback SMTP server got it, without a reload."""
+    assert world.forgot_password("375291000006") == 202
+    letters = page.locator("#letters")
+    expect(letters).to_contain_text("it@vasilek.example.by", timeout=15_000)
+    expect(letters).to_contain_text("Восстановление данных для доступа в Личный кабинет")
+    expect(letters.locator(".letter-text")).to_contain_text(re.compile(r"[A-Za-z0-9]{12}"))
+    screenshot("mailbox")
