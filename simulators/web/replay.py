@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from simulators.dialects import Screen, SimulatorError
-from simulators.handset import HIDDEN, SECRET_WORDS, Handset, HandsetError
+from simulators.handset import HIDDEN, Handset, HandsetError, asks_for_secret
 from simulators.scenario import Mismatch, Script, ScriptError, Step, run_step
 
 
@@ -26,15 +26,16 @@ def shown_step(step: Step, *, secret: bool) -> str:
 
 
 def likely_secret_sends(script: Script) -> set[int]:
-    """Step numbers whose input probably answers a secret prompt, judged before running
-    from the expectations before it (the page lists steps before their screens exist)."""
+    """Step numbers whose input probably answers a secret prompt, judged before running from
+    the expectation before it as :func:`asks_for_secret` judges a screen (the page lists the
+    steps before their screens exist; while running, the real screen decides)."""
     chosen: set[int] = set()
-    expected = ""
+    expected: str | None = None
     for step in script.steps:
-        if step.action == "send" and SECRET_WORDS.search(expected):
+        if step.action == "send" and expected and asks_for_secret(Screen(expected, False)):
             chosen.add(step.number)
-        if step.action in ("dial", "send"):
-            expected = ""
+        if step.action in ("dial", "send", "abort"):
+            expected = None
         if step.expect_text is not None:
             expected = step.expect_text
         elif step.expect is not None:
@@ -70,9 +71,7 @@ class Replay:
             raise HandsetError(f"the script has finished: {self.verdict}")
         step = self.script.steps[self.next_index]
         self.next_index += 1
-        secret = step.action == "send" and (
-            handset.asks_for_secret or step.number in likely_secret_sends(self.script)
-        )
+        secret = step.action == "send" and handset.asks_for_secret
         screens: list[Screen] = []
         result: dict[str, Any] = {"number": step.number, "step": shown_step(step, secret=secret)}
         try:

@@ -148,3 +148,16 @@ def test_secrets_come_from_the_gateways_variables() -> None:
     environ = {"USSD_GATEWAY_SECRET_HUBTEL": "h", "USSD_GATEWAY_SECRET": "any"}
     assert dialect_secrets(environ) == {"native": "any", "africastalking": "any", "hubtel": "h"}
     assert dialect_secrets({}) == {}
+
+
+async def test_a_loaded_script_lists_secret_inputs_hidden_and_menu_choices_plain(
+    http: aiohttp.ClientSession, web: TestServer
+) -> None:
+    """The shipped access.yaml: its PUK1s are <hidden> in the page's list, its 1s and 2s not."""
+    base = f"/api/phones/{await phone(http, web, OPEN_RU.msisdn, 'native')}"
+    status, loaded = await call(http, web, "POST", f"{base}/replay",
+                                {"name": "access", "source": "shipped"})
+    assert status == 200
+    sends = [s["step"] for s in loaded["steps"] if s["step"].startswith("send")]
+    assert sends == ["send 1", "send 1", "send 2", "send <hidden>", "send <hidden>"]
+    assert "40718263" not in str(loaded)

@@ -46,6 +46,7 @@ def test_recorded_dialogue_replays_in_the_page_and_in_the_terminal(
     phone.part(".load-script").click()
     items = phone.part(".replay-step-item")
     expect(items).to_have_count(4)
+    expect(items.nth(1)).to_contain_text("send 1;")  # a menu choice is shown, not hidden
     phone.part(".replay-step").click()
     phone.settle()
     expect(items.nth(0)).to_have_class(re.compile(r"\bpass\b"))
