@@ -71,5 +71,8 @@ def test_five_wrong_puk1s_lock_and_the_alert_sms_reaches_the_inbox(
     expect(phone.inbox()).to_contain_text(alert, timeout=15_000)
     expect(phone.part(".inbox-count")).to_have_text(re.compile(r"\(1 for 375291000007\)"))
     assert [m["text"] for m in world.sms_to("375291000007")] == [alert]
+    latest = phone.part(".timeline > li details").first
+    latest.locator("summary").click()  # the last hop as it went over the wire, PUK1 masked
+    expect(latest.locator(".wire.request")).to_contain_text('"text": "<hidden>"')
     screenshot("locked-alert-sms")
     assert not any(wrong in phone.timeline() for wrong in WRONG_PUKS)

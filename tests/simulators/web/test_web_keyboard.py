@@ -82,3 +82,17 @@ def test_two_phones_one_subscriber_two_sessions(
     assert second.keyed("2") == menu_screen("access", "already_open", "en")
     assert first.hops() == 3 and second.hops() == 2
     assert '"op": "abort"' in first.timeline() and '"op": "abort"' not in second.timeline()
+
+
+def test_readable_at_a_phone_width(page: Any, screenshot: Any, world: DemoWorld) -> None:
+    """At 390 px the handset comes first, whole, and nothing scrolls sideways."""
+    page.set_viewport_size({"width": 390, "height": 844})
+    phone = HandsetPage(page)
+    phone.use("375251000004")
+    assert phone.keyed("*141*3*6#") == menu_screen("access", "closed_by_organisation")
+    handset = phone.part(".handset").bounding_box()
+    assert handset is not None and handset["x"] >= 0 and handset["x"] + handset["width"] <= 390
+    timeline = phone.part(".timeline-box").bounding_box()
+    assert timeline is not None and timeline["y"] > handset["y"] + handset["height"]
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshot("phone-width")
