@@ -451,7 +451,9 @@ async def interactive(
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="ussd-handset", description="USSD handset simulator, an HTTP client of the gateway."
+        prog="ussd-handset",
+        description="USSD handset simulator, an HTTP client of the gateway.",
+        epilog="ussd-handset web --help: the web handset for testers (a phone in the browser).",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     parser.add_argument("--url", default=DEFAULT_URL, help=f"gateway base URL ({DEFAULT_URL})")

@@ -11,7 +11,7 @@ import asyncio
 import re
 import secrets
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -135,11 +135,11 @@ class Phone:
         self.timeline.settle(_outcome(after) if after else "aborted")
         return result
 
-    async def _act(self, action: Any) -> Screen | None:
+    async def _act(self, action: Awaitable[Screen | None]) -> Screen | None:
         """Run a handset action; a gateway or connection error is shown, not raised."""
         self.error = ""
         try:
-            screen: Screen | None = await action
+            screen = await action
         except SimulatorError as exc:
             self.error = str(exc)
             self.timeline.settle(self.error)

@@ -51,6 +51,7 @@ def test_close_and_reopen_with_puk1_by_clicking_the_keypad(
     for secret in (PUK1["375291000001"], SECRETS["native"]):
         assert secret not in timeline and secret not in page.content()
     assert "Bearer <hidden>" in timeline
+    assert PUK1["375291000001"] not in world.log_text()  # gateway, web handset, smsc, mailbox
 
 
 def test_five_wrong_puk1s_lock_and_the_alert_sms_reaches_the_inbox(

@@ -161,3 +161,18 @@ async def test_a_loaded_script_lists_secret_inputs_hidden_and_menu_choices_plain
     sends = [s["step"] for s in loaded["steps"] if s["step"].startswith("send")]
     assert sends == ["send 1", "send 1", "send 2", "send <hidden>", "send <hidden>"]
     assert "40718263" not in str(loaded)
+
+
+def test_without_chromium_the_browser_tests_skip_or_fail_under_ci(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One clear reason to skip on a developer's machine; a failure under CI=true."""
+    import browser_world
+
+    monkeypatch.setattr(browser_world, "find_chromium", lambda: None)
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="Chromium is not installed"):
+        browser_world.require_chromium()
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI=true, so this is a failure"):
+        browser_world.require_chromium()
