@@ -72,7 +72,7 @@ def create_app(config: WebConfig) -> web.Application:
 
     async def client(app: web.Application) -> AsyncIterator[None]:
         async with aiohttp.ClientSession() as http:
-            app[PHONES] = PhoneBook(http, config.gateway, config.scripts_dir)
+            app[PHONES] = PhoneBook(http, config.gateway)
             yield
 
     app.cleanup_ctx.append(client)

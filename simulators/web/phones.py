@@ -13,7 +13,6 @@ import secrets
 from collections import OrderedDict
 from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -197,10 +196,9 @@ def _next_page(page: int, before: Screen | None, sent: str, after: Screen) -> in
 class PhoneBook:
     """The phones of every open page, by id; the oldest is forgotten past :data:`MAX_PHONES`."""
 
-    def __init__(self, http: aiohttp.ClientSession, link: GatewayLink, scripts: Path) -> None:
+    def __init__(self, http: aiohttp.ClientSession, link: GatewayLink) -> None:
         self.http = http
         self.link = link
-        self.scripts = scripts
         self._phones: OrderedDict[str, Phone] = OrderedDict()
 
     def new(self, msisdn: str, dialect: str | Dialect) -> Phone:
