@@ -36,7 +36,10 @@ def world(chromium: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[D
 
 @pytest.fixture(scope="module")
 def browser(chromium: str) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
+
+    # A hop and the panels' refresh take milliseconds; the margin is for a loaded CI machine.
+    expect.set_options(timeout=15_000)
 
     with sync_playwright() as playwright:
         # --no-sandbox: CI runs as root, where Chromium's sandbox refuses to start; a small
