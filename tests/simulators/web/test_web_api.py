@@ -176,3 +176,41 @@ def test_without_chromium_the_browser_tests_skip_or_fail_under_ci(
     monkeypatch.setenv("CI", "true")
     with pytest.raises(pytest.fail.Exception, match="CI=true, so this is a failure"):
         browser_world.require_chromium()
+
+
+async def test_the_gateways_refusal_is_shown_on_the_phone_and_in_the_timeline(
+    http: aiohttp.ClientSession, gateway: TestServer, tmp_path: Path
+) -> None:
+    """A wrong caller secret: the gateway's 401 is the phone's error and the hop's outcome,
+    the page's own request still succeeds (the phone works; the gateway said no)."""
+    link = GatewayLink(str(gateway.make_url("")).rstrip("/"), {"native": "not-the-secret"})
+    web = TestServer(create_app(WebConfig(link, tmp_path)), host="127.0.0.1")
+    await web.start_server()
+    try:
+        base = f"/api/phones/{await phone(http, web, OPEN_RU.msisdn, 'native')}"
+        status, view = await call(http, web, "POST", f"{base}/dial", {"code": "*141*3*6#"})
+        _, timeline = await call(http, web, "GET", f"{base}/timeline")
+    finally:
+        await web.close()
+    assert status == 200 and view["error"].startswith("HTTP 401") and not view["running"]
+    (hop,) = timeline["hops"]
+    assert hop["reply"]["status"] == 401 and hop["outcome"].startswith("HTTP 401")
+    assert "not-the-secret" not in str(timeline)
+
+
+async def test_an_unreachable_gateway_is_said_so(
+    http: aiohttp.ClientSession, tmp_path: Path
+) -> None:
+    from simulators.process import free_port
+
+    link = GatewayLink(f"http://127.0.0.1:{free_port()}", {}, timeout=2)
+    web = TestServer(create_app(WebConfig(link, tmp_path)), host="127.0.0.1")
+    await web.start_server()
+    try:
+        base = f"/api/phones/{await phone(http, web, OPEN_RU.msisdn, 'native')}"
+        status, view = await call(http, web, "POST", f"{base}/dial", {"code": "*141*3*6#"})
+        _, inbox = await call(http, web, "GET", f"{base}/inbox")
+    finally:
+        await web.close()
+    assert status == 200 and view["error"].startswith("cannot reach")
+    assert inbox == {"available": False, "message": "no SMSC simulator given (--smsc URL)"}
