@@ -28,22 +28,30 @@ install: $(TEST_STAMP)
 
 # The demo sends SMS through Kannel's sendsms interface to ussd-smsc, a fake SMSC that
 # prints every message it is given (and records it in $(DEMO_DIR)/smsc.jsonl).
-# E-mails (temporary passwords) go to a loopback SMTP server (aiosmtpd) that prints them.
+# E-mails (temporary passwords) go to ussd-mailbox, a loopback SMTP server that prints them.
+# The web handset (ussd-handset web) serves a phone in the browser on WEB_PORT, reading the
+# SMS and the letters from those two over HTTP.
 # The self-service menu *100# reads balances and orders services from ussd-billing, a
 # billing simulator (records in $(DEMO_DIR)/billing.jsonl).
 # `make run PORT=9090` moves the gateway (and the delivery-report URL it gives the SMSC);
 # `make run RESET=1` (or `make reset-demo`) starts again from fresh demo data.
 SMSC_PORT ?= 13013
 SMTP_PORT ?= 8025
+MAIL_PORT ?= 8026
+WEB_PORT  ?= 8081
 # The billing simulator: the back-end of the worked self-service menu *100#.
 BILLING_PORT ?= 8090
 run: $(RUN_STAMP)
 	$(if $(RESET),rm -rf $(DEMO_DIR))
 	mkdir -p $(DEMO_DIR)
 	$(BIN)/ussd-smsc serve --port $(SMSC_PORT) --record $(DEMO_DIR)/smsc.jsonl & smsc=$$!; \
-	$(BIN)/python -m aiosmtpd -n -l 127.0.0.1:$(SMTP_PORT) -c simulators.mailbox.PrintLetters & smtp=$$!; \
+	$(BIN)/ussd-mailbox --smtp-port $(SMTP_PORT) --http-port $(MAIL_PORT) & smtp=$$!; \
 	$(BIN)/ussd-billing serve --port $(BILLING_PORT) --record $(DEMO_DIR)/billing.jsonl & billing=$$!; \
-	trap 'kill $$smsc $$smtp $$billing 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/ussd-handset web --port $(WEB_PORT) --gateway http://$(HOST):$(PORT) \
+	    --smsc http://127.0.0.1:$(SMSC_PORT) --mailbox http://127.0.0.1:$(MAIL_PORT) \
+	    --scripts-dir $(DEMO_DIR)/scripts & web=$$!; \
+	trap 'kill $$smsc $$smtp $$billing $$web 2>/dev/null' EXIT INT TERM; \
+	echo "Web handset for testers: http://127.0.0.1:$(WEB_PORT)/"; \
 	USSD_GATEWAY_SMTP_PORT=$(SMTP_PORT) \
 	USSD_GATEWAY_SMS_SENDER=kannel \
 	USSD_GATEWAY_KANNEL_SENDSMS_URL=http://127.0.0.1:$(SMSC_PORT)/cgi-bin/sendsms \

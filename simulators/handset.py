@@ -1,12 +1,14 @@
 """ussd-handset: the operator's USSD centre plus a handset, as a pure HTTP client of the gateway.
 
 Interactive mode shows screens as a phone would; ``--script`` runs a YAML scenario for CI and
-``run_script`` runs one in-process for the gateway's end-to-end tests. Exit codes: 0 pass,
+``run_script`` runs one in-process for the gateway's end-to-end tests; ``ussd-handset web``
+starts the web handset (``simulators/web/``). Exit codes: 0 pass,
 1 mismatch (a screen not as expected or over the USSD limit), 2 usage, script, protocol or
 connection error.
 
 Over 300 lines: the interactive terminal handset and the script runner share one
-session model and one screen printer; the YAML script format is checked here too.
+session model, one screen printer and one masking of secrets (``--trace`` and the web
+timeline); the script format and its checks are ``scenario.py``.
 """
 
 from __future__ import annotations
@@ -18,14 +20,14 @@ import io
 import os
 import re
 import sys
-from collections.abc import Callable, Mapping, Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import parse_qsl
 
 import aiohttp
-import yaml
 
 from simulators.dialects import (
     Dialect,
@@ -39,6 +41,14 @@ from simulators.dialects import (
     codec_for,
     new_session,
 )
+from simulators.scenario import (
+    Mismatch,
+    ScriptError,
+    ScriptSource,
+    Step,
+    load_script,
+    run_step,
+)
 from simulators.version import version
 
 DEFAULT_URL = "http://127.0.0.1:8080"
@@ -46,24 +56,9 @@ DEFAULT_TIMEOUT = 10.0
 SECRET_ENV = "USSD_GATEWAY_SECRET"  # noqa: S105 - the variable's name, not a secret
 EXIT_OK, EXIT_MISMATCH, EXIT_ERROR = 0, 1, 2
 
-ScriptSource = str | os.PathLike[str] | Mapping[str, Any]
-
 
 class HandsetError(Exception):
     """A step the handset cannot perform now (send with no session, dial during one)."""
-
-
-class ScriptError(Exception):
-    """The scenario itself is invalid: bad YAML, unknown key, wrong value type."""
-
-
-class Mismatch(Exception):
-    """A screen is not what the scenario expects; ``screen`` is the actual one."""
-
-    def __init__(self, expected: str, screen: Screen) -> None:
-        super().__init__(expected)
-        self.expected = expected
-        self.screen = screen
 
 
 # --- the handset ---------------------------------------------------------------------------
@@ -83,10 +78,13 @@ class Handset:
         timeout: float = DEFAULT_TIMEOUT,
         new_session_id: Callable[[], str] | None = None,
         trace: TextIO | None = None,
+        observe: Callable[[Exchange], None] | None = None,
     ) -> None:
         self.codec = codec_for(dialect)
         self._trace = trace
         """Where ``--trace`` prints each request and reply, secrets masked (None: nowhere)."""
+        self._observe = observe
+        """Told of every exchange, secrets masked (the web handset's timeline)."""
         self._shown_inputs: tuple[str, ...] = ()
         """The session's inputs as the trace shows them: a secret one as ``HIDDEN``."""
         self._http = http
@@ -123,7 +121,8 @@ class Handset:
         state, self.state, self.screen, self.reply = self.state, None, None, None
         request = self.codec.request(state, Op.ABORT, secret=self._secret)
         if request is not None:
-            status, _, body = await self._exchange(request, self._shown(state, Op.ABORT, ""))
+            shown = self._shown(state, Op.ABORT, "")
+            status, _, body = await self._exchange(request, Op.ABORT, shown)
             check_abort_reply(status, body)
 
     @property
@@ -138,7 +137,7 @@ class Handset:
         shown = self._shown(state, op, shown_text)
         # Forget the session first: after an error the gateway's view of it is unknown.
         self.state = None
-        status, content_type, body = await self._exchange(request, shown)
+        status, content_type, body = await self._exchange(request, op, shown)
         reply = self.codec.parse(state, status, content_type, body)
         self.state = None if reply.screen.ends else state.advanced(op, text, reply)
         if op is Op.CONTINUE:
@@ -150,7 +149,7 @@ class Handset:
         """The request as ``--trace`` prints it: the same, with every secret input (this
         one, and earlier ones that Africa's Talking sends again) and the caller's secret
         replaced by ``HIDDEN``."""
-        if self._trace is None:
+        if self._trace is None and self._observe is None:
             return None
         masked = replace(state, inputs=self._shown_inputs)
         return self.codec.request(masked, op, text, secret=HIDDEN if self._secret else None)
@@ -161,11 +160,14 @@ class Handset:
                 print(line, file=self._trace, flush=True)
 
     async def _exchange(
-        self, request: HttpRequest, shown: HttpRequest | None = None
+        self, request: HttpRequest, op: Op, shown: HttpRequest | None = None
     ) -> tuple[int, str, bytes]:
         url = self._url + request.path
-        if shown is not None:
+        if shown is not None and self._trace is not None:
             self._print_trace(f"→ {shown.method} {url}", *_traced(shown.headers, shown.body))
+        started = time.monotonic()
+        status, reason, body, error = 0, "", b"", ""
+        headers: tuple[tuple[str, str], ...] = ()
         try:
             async with self._http.request(
                 request.method,
@@ -176,15 +178,43 @@ class Handset:
                 allow_redirects=False,
             ) as response:
                 body = await response.read()
+                status, reason = response.status, response.reason or ""
+                headers = tuple(response.headers.items())
                 self._print_trace(
                     f"← {response.status} {response.reason}",
-                    *_traced(tuple(response.headers.items()), body, request=False),
+                    *_traced(headers, body, request=False),
                 )
                 return response.status, response.content_type, body
         except TimeoutError:
-            raise SimulatorError(f"no reply from {url} within {self._timeout.total}s") from None
+            error = f"no reply from {url} within {self._timeout.total}s"
+            raise SimulatorError(error) from None
         except aiohttp.ClientError as exc:
-            raise SimulatorError(f"cannot reach {url}: {exc}") from exc
+            error = f"cannot reach {url}: {exc}"
+            raise SimulatorError(error) from exc
+        finally:
+            if self._observe is not None and shown is not None:
+                seconds = time.monotonic() - started
+                self._observe(
+                    Exchange(op, url, shown, status, reason, headers, body, seconds, error)
+                )
+
+
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    """One request and its reply as they went over the wire, every secret masked (the
+    request is the one ``--trace`` prints): what the web handset's timeline shows."""
+
+    op: Op
+    url: str
+    request: HttpRequest
+    """As sent, with the caller's secret and every secret input replaced by ``HIDDEN``."""
+    status: int
+    """0 when no reply came (``error`` says why)."""
+    reason: str
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+    seconds: float
+    error: str = ""
 
 
 # --- secrets and the trace -----------------------------------------------------------------
@@ -259,126 +289,6 @@ def indented(screen: Screen, prefix: str = "    ") -> list[str]:
 
 # --- scripts -------------------------------------------------------------------------------
 
-_ACTIONS = ("dial", "send", "abort")
-_CHECKS = ("expect", "expect_text", "ends")
-_TOP_KEYS = {"msisdn", "dialect", "steps"}
-
-
-class _TextLoader(yaml.SafeLoader):
-    """SafeLoader that keeps numbers as text: ``send: 0123`` must send "0123", not 83."""
-
-
-_TextLoader.yaml_implicit_resolvers = {
-    first: [
-        (tag, rx)
-        for tag, rx in resolvers
-        if tag not in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
-    ]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-
-@dataclass(frozen=True, slots=True)
-class Step:
-    """One scenario step: at most one action, then checks on the latest screen."""
-
-    number: int
-    action: str | None = None
-    arg: str = ""
-    expect: re.Pattern[str] | None = None
-    expect_text: str | None = None
-    ends: bool | None = None
-
-    def describe(self) -> str:
-        parts = []
-        if self.action == "abort":
-            parts.append("abort")
-        elif self.action:
-            parts.append(f"{self.action} {self.arg}")
-        if self.expect is not None:
-            parts.append(f"expect /{self.expect.pattern}/")
-        if self.expect_text is not None:
-            parts.append(f"expect_text {self.expect_text!r}")
-        if self.ends is not None:
-            parts.append(f"ends {str(self.ends).lower()}")
-        return "; ".join(parts)
-
-
-@dataclass(frozen=True, slots=True)
-class Script:
-    msisdn: str | None
-    dialect: str | None
-    steps: tuple[Step, ...]
-
-
-def load_script(source: ScriptSource) -> Script:
-    """Read and validate a scenario fully before any request, so a typo costs no traffic."""
-    if isinstance(source, Mapping):
-        data: Any = source
-    else:
-        try:
-            # _TextLoader is a SafeLoader subclass: no object construction.
-            data = yaml.load(Path(source).read_text(encoding="utf-8"), Loader=_TextLoader)  # noqa: S506
-        except OSError as exc:
-            raise ScriptError(f"cannot read script: {exc}") from exc
-        except yaml.YAMLError as exc:
-            # A bare *141# is a YAML alias; the usual cause of a parse error here.
-            hint = ' (quote USSD codes: dial: "*141#")' if "alias" in str(exc) else ""
-            raise ScriptError(f"script is not valid YAML{hint}: {exc}") from exc
-    if not isinstance(data, Mapping):
-        raise ScriptError("script must be a mapping with a 'steps' list")
-    unknown = set(data) - _TOP_KEYS
-    if unknown:
-        raise ScriptError(f"unknown top-level key(s): {', '.join(sorted(map(str, unknown)))}")
-    steps = data.get("steps")
-    if not isinstance(steps, list) or not steps:
-        raise ScriptError("script needs a non-empty 'steps' list")
-    msisdn, dialect = data.get("msisdn"), data.get("dialect")
-    for key, value in (("msisdn", msisdn), ("dialect", dialect)):
-        if value is not None and not isinstance(value, str):
-            raise ScriptError(f"{key} must be a string, got {value!r}")
-    if dialect is not None and dialect not in set(Dialect):
-        raise ScriptError(f"unknown dialect {dialect!r} (choose {', '.join(Dialect)})")
-    return Script(msisdn, dialect, tuple(_step(n, raw) for n, raw in enumerate(steps, 1)))
-
-
-def _step(number: int, raw: Any) -> Step:
-    where = f"step {number}"
-    if not isinstance(raw, Mapping) or not raw:
-        raise ScriptError(f'{where}: must be a mapping like {{send: "1"}}, got {raw!r}')
-    unknown = set(raw) - set(_ACTIONS) - set(_CHECKS)
-    if unknown:
-        raise ScriptError(f"{where}: unknown key(s) {', '.join(sorted(map(str, unknown)))}")
-    actions = [key for key in _ACTIONS if key in raw]
-    if len(actions) > 1:
-        raise ScriptError(f"{where}: one action per step, got {', '.join(actions)}")
-
-    def text(key: str) -> str:
-        value = raw[key]
-        if not isinstance(value, str):
-            raise ScriptError(f"{where}: {key} must be a string (quote it), got {value!r}")
-        return value
-
-    action = actions[0] if actions else None
-    arg = ""
-    if action == "abort" and raw["abort"] is not True:
-        raise ScriptError(f"{where}: abort must be true")
-    if action in ("dial", "send"):
-        arg = text(action)
-        if action == "dial" and not arg.strip():
-            raise ScriptError(f'{where}: dial needs a code such as "*141#"')
-    expect = None
-    if "expect" in raw:
-        try:
-            expect = re.compile(text("expect"), re.DOTALL)
-        except re.error as exc:
-            raise ScriptError(f"{where}: expect is not a valid regex: {exc}") from exc
-    ends = raw.get("ends")
-    if ends is not None and not isinstance(ends, bool):
-        raise ScriptError(f"{where}: ends must be true or false, got {ends!r}")
-    expect_text = text("expect_text") if "expect_text" in raw else None
-    return Step(number, action, arg, expect, expect_text, ends)
-
 
 async def run_script(
     source: ScriptSource,
@@ -425,7 +335,7 @@ async def run_script(
     try:
         for step in script.steps:
             say(f"> {step.describe()}")
-            await _run_step(handset, step, say)
+            await run_step(handset, step, lambda screen: say(*indented(screen)))
             say("  ok")
         step = None
         if handset.running:
@@ -456,36 +366,6 @@ async def _abandon(handset: Handset) -> None:
         # The failure already reported matters more than an error in this courtesy.
         with contextlib.suppress(SimulatorError):
             await handset.abort()
-
-
-async def _run_step(handset: Handset, step: Step, say: Callable[..., None]) -> None:
-    if step.action == "dial":
-        _check_received(handset, await handset.dial(step.arg), say)
-    elif step.action == "send":
-        _check_received(handset, await handset.send(step.arg), say)
-    elif step.action == "abort":
-        await handset.abort()
-    if step.expect is None and step.expect_text is None and step.ends is None:
-        return
-    screen = handset.screen
-    if screen is None:
-        raise ScriptError("nothing to check: no screen yet (or the session was aborted)")
-    if step.expect is not None and not step.expect.search(screen.text):
-        raise Mismatch(f"text matching /{step.expect.pattern}/", screen)
-    if step.expect_text is not None and screen.text != step.expect_text:
-        raise Mismatch(f"exactly {step.expect_text!r}", screen)
-    if step.ends is not None and screen.ends != step.ends:
-        raise Mismatch("session ends (END)" if step.ends else "session continues (CON)", screen)
-
-
-def _check_received(handset: Handset, screen: Screen, say: Callable[..., None]) -> None:
-    """Checks every screen gets, whatever the script asserts: fits the air, honest length."""
-    say(*indented(screen))
-    if not screen.fits:
-        raise Mismatch(f"a screen of at most {screen.limit} units in {screen.encoding}", screen)
-    why = handset.reply.disagreement() if handset.reply else None
-    if why:
-        raise Mismatch(f"declared encoding/length to match the text; {why}", screen)
 
 
 # --- interactive ---------------------------------------------------------------------------
@@ -571,7 +451,9 @@ async def interactive(
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="ussd-handset", description="USSD handset simulator, an HTTP client of the gateway."
+        prog="ussd-handset",
+        description="USSD handset simulator, an HTTP client of the gateway.",
+        epilog="ussd-handset web --help: the web handset for testers (a phone in the browser).",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     parser.add_argument("--url", default=DEFAULT_URL, help=f"gateway base URL ({DEFAULT_URL})")
@@ -596,9 +478,14 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``ussd-handset``; returns the exit code."""
+    arguments = sys.argv[1:] if argv is None else argv
+    if arguments[:1] == ["web"]:
+        from simulators.web.cli import main as web_main  # the web handset needs its own parts
+
+        return web_main(arguments[1:])
     parser = _parser()
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(arguments)
     except SystemExit as exc:  # argparse exits on --help and on bad usage
         return exc.code if isinstance(exc.code, int) else EXIT_ERROR
     if args.timeout <= 0:

@@ -6,7 +6,8 @@
 ``202 0: Accepted for delivery`` (403 on wrong credentials, 400 without ``to`` or with a
 bad ``coding``), prints each MT with its encoding and segment count, appends it to the
 ``--record`` JSONL file, and, when ``dlr-mask`` has bit 1, calls the ``dlr-url`` with
-``%d`` = 1 (delivered) after ``--dlr-delay`` seconds. Point the gateway's Kannel sender at
+``%d`` = 1 (delivered) after ``--dlr-delay`` seconds. ``GET /messages?to=MSISDN`` lists
+what it received as JSON (the web handset's SMS inbox). Point the gateway's Kannel sender at
 it: ``USSD_GATEWAY_SMS_SENDER=kannel``,
 ``USSD_GATEWAY_KANNEL_SENDSMS_URL=http://127.0.0.1:13013/cgi-bin/sendsms``,
 ``USSD_GATEWAY_KANNEL_USERNAME=tester``, ``USSD_GATEWAY_KANNEL_PASSWORD=testpw``.
@@ -89,6 +90,7 @@ class FakeSmsc:
         app = web.Application()
         app.router.add_get("/cgi-bin/sendsms", self._sendsms)
         app.router.add_post("/cgi-bin/sendsms", self._sendsms)
+        app.router.add_get("/messages", self._list_messages)
         return app
 
     async def start(self, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> str:
@@ -112,6 +114,13 @@ class FakeSmsc:
             await self._runner.cleanup()
         if self._http is not None:
             await self._http.close()
+
+    async def _list_messages(self, request: web.Request) -> web.Response:
+        """``GET /messages[?to=MSISDN]``: the MTs received, oldest first (the web handset's
+        inbox). ``to`` matches by digits: ``+375 29 100-00-01`` finds ``375291000001``."""
+        wanted = _digits(request.query.get("to", ""))
+        chosen = [m for m in self.messages if not wanted or _digits(m["to"]) == wanted]
+        return web.json_response({"messages": chosen})
 
     def _say(self, line: str) -> None:
         if self.out is not None:
@@ -177,6 +186,10 @@ class FakeSmsc:
             result = type(exc).__name__
         self.dlr_results.append((n, result))
         self._say(f"DLR #{n} delivered → {result}")
+
+
+def _digits(number: str) -> str:
+    return "".join(c for c in number if c.isdigit())
 
 
 def expand_dlr_url(url: str, dlr_type: int, entry: Mapping[str, Any]) -> str:

@@ -33,6 +33,15 @@ def test_make_run_takes_a_port_for_the_gateway_and_its_dlr_url() -> None:
 
 
 @needs_make
+def test_make_run_starts_the_web_handset_on_the_gateway_and_says_where() -> None:
+    out = _dry_run("run", "PORT=9090")
+    assert "ussd-handset web --port 8081 --gateway http://127.0.0.1:9090" in out
+    assert "--smsc http://127.0.0.1:13013 --mailbox http://127.0.0.1:8026" in out
+    assert "ussd-mailbox --smtp-port 8025 --http-port 8026" in out
+    assert 'echo "Web handset for testers: http://127.0.0.1:8081/"' in out
+
+
+@needs_make
 def test_make_run_installs_what_running_needs_and_test_the_test_extra() -> None:
     run = _dry_run("run")
     assert "pip install --quiet -e . " in run and "[test]" not in run

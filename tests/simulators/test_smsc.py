@@ -267,3 +267,18 @@ async def test_console_script_mo_prints_the_reply(tmp_path: Path) -> None:
     assert (ok.returncode, out.decode().strip()) == (0, "Помощь: *141*0#")
     assert seen[0]["text"] == "ПОМОЩЬ мне" and seen[0]["from"] == "+375291112233"
     assert refused.returncode == 1 and b"HTTP 401" in err
+
+
+async def test_lists_what_it_received_by_number(
+    smsc: FakeSmsc, http: aiohttp.ClientSession
+) -> None:
+    """GET /messages?to= lists one subscriber's MTs, the number matched by its digits."""
+    sender = sender_for(http, smsc)
+    await sender.send(OPEN_RU.msisdn, "Код: 123456", message_id=1)
+    await sender.send("375330000000", "someone else's", message_id=2)
+    async with http.get(smsc.url + "/messages", params={"to": "+375 29 111-22-33"}) as r:
+        assert r.status == 200
+        mine = (await r.json())["messages"]
+    assert [m["text"] for m in mine] == ["Код: 123456"] and mine[0]["to"] == "+" + OPEN_RU.msisdn
+    async with http.get(smsc.url + "/messages") as r:
+        assert [m["n"] for m in (await r.json())["messages"]] == [1, 2]

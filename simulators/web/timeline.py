@@ -1,0 +1,78 @@
+"""The session timeline: each hop's request and reply as they went over the wire.
+
+Entries come from the handset's :class:`~simulators.handset.Exchange`, which is already
+masked (the caller's secret and every secret input as ``<hidden>``), so nothing here can
+show a secret: this module only turns exchanges into what the page lists.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+from urllib.parse import parse_qsl
+
+from simulators.dialects import Op
+from simulators.handset import Exchange
+
+KEPT_HOPS = 200
+"""Hops a phone's timeline keeps (newest last)."""
+_SHOWN_HEADERS = {"authorization", "content-type"}
+
+
+class Timeline:
+    """A phone's hops, oldest first; :meth:`add` is the handset's ``observe`` callback."""
+
+    def __init__(self) -> None:
+        self.entries: list[dict[str, Any]] = []
+        self._count = 0
+
+    def add(self, exchange: Exchange) -> None:
+        self._count += 1
+        request = exchange.request
+        self.entries.append(
+            {
+                "n": self._count,
+                "at": time.time(),
+                "op": str(exchange.op),
+                "request": {
+                    "method": request.method,
+                    "url": exchange.url,
+                    "headers": [list(h) for h in request.headers],
+                    "body": _body_text(request.headers, request.body),
+                },
+                "reply": {
+                    "status": exchange.status,
+                    "reason": exchange.reason,
+                    "headers": [[k, v] for k, v in exchange.headers if k.lower() in _SHOWN_HEADERS],
+                    "body": exchange.body.decode("utf-8", errors="replace"),
+                },
+                "ms": round(exchange.seconds * 1000, 1),
+                "outcome": exchange.error or _aborted(exchange),
+            }
+        )
+        del self.entries[:-KEPT_HOPS]
+
+    def settle(self, outcome: str) -> None:
+        """Say how the latest hop ended (``continue``, ``end``, ``aborted`` or the error)."""
+        if self.entries and not self.entries[-1]["outcome"]:
+            self.entries[-1]["outcome"] = outcome
+
+    def clear(self) -> None:
+        self.entries.clear()
+
+
+def _aborted(exchange: Exchange) -> str:
+    """An abort's reply has no screen to judge by: it is ``aborted`` once it succeeded."""
+    return "aborted" if exchange.op is Op.ABORT and 200 <= exchange.status < 300 else ""
+
+
+def _body_text(headers: tuple[tuple[str, str], ...], body: bytes) -> str:
+    """The body as text; a form decoded (``text=2*<hidden>``, not ``text=2%2A%3Chidden%3E``)."""
+    text = body.decode("utf-8", errors="replace")
+    form = any(
+        n.lower() == "content-type" and v.startswith("application/x-www-form-urlencoded")
+        for n, v in headers
+    )
+    if form:
+        return "&".join(f"{k}={v}" for k, v in parse_qsl(text, keep_blank_values=True))
+    return text
