@@ -102,8 +102,8 @@ never in production).
 
 The modules: ``settings.py`` (what the code reads: ``Settings`` and its parts, dataclasses),
 ``sections.py`` (the file's schema), ``environment.py`` (the variables), ``secrets.py``
-(``Secret``), ``loading.py`` (file + environment → one check → settings, and where each
-value came from), ``errors.py`` (``ConfigError``).
+(``Secret``), ``loading.py`` (file + environment → one check, and where each value came
+from), ``building.py`` (the checked document → the settings), ``errors.py`` (``ConfigError``).
 """
 
 from ussd_gateway.config.errors import ConfigError

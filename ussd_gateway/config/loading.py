@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from state.msisdn import NumberingPlan
+from ussd_gateway.config.building import settings_of
 from ussd_gateway.config.environment import (
     BY_KEY,
     CONFIG_VARIABLE,
@@ -26,18 +26,10 @@ from ussd_gateway.config.environment import (
     suggestion,
 )
 from ussd_gateway.config.errors import ConfigError
-from ussd_gateway.config.secrets import Secret
-from ussd_gateway.config.sections import BackendSection, Document, Section
+from ussd_gateway.config.sections import BackendSection, Document
 from ussd_gateway.config.settings import (
-    DIALECT_NAMES,
-    AccountSettings,
-    BackendSettings,
-    CodeSettings,
     Settings,
-    SmsSettings,
 )
-
-_DEFAULT = Settings()
 
 
 @dataclass(frozen=True)
@@ -98,7 +90,7 @@ def load(file: Path | None = None, environ: Mapping[str, str] | None = None) -> 
         codes = document.codes.model_copy(update={"allowed_prefixes": list(plan.own_prefixes)})
         document = document.model_copy(update={"codes": codes})
         reading.sources["codes.allowed_prefixes"] = Source("default", "the numbering plan")
-    settings = _settings(document, plan, reading)
+    settings = settings_of(document, plan, reading)
     reading.raise_any()
     return Loaded(path, document, dict(reading.sources), settings, variables.ignored)
 
@@ -218,101 +210,3 @@ def _message(msg: str) -> str:
     """pydantic's message, as the rest of a sentence."""
     msg = msg.removeprefix("Value error, ")
     return msg[:1].lower() + msg[1:] if msg[1:2].islower() else msg
-
-
-def _settings(doc: Document, plan: NumberingPlan, reading: _Reading) -> Settings:
-    """The settings the code reads, from a checked document."""
-    store = doc.store
-    location = store.database
-    if store.password_file is not None:
-        try:
-            password = Path(store.password_file).read_text(encoding="utf-8").strip()
-        except (OSError, UnicodeDecodeError) as exc:
-            reading.add(
-                "store.password_file",
-                f"cannot read {store.password_file}: {exc.__class__.__name__}",
-            )
-        else:
-            if location.is_postgres:
-                location = replace(location, password=password)
-            else:
-                reading.add("store.password_file", "is for a postgresql:// database")
-    prefixes = tuple(doc.codes.allowed_prefixes or plan.own_prefixes)
-    for prefix in prefixes:
-        if not prefix.startswith(plan.country_code):
-            reading.add(
-                "codes.allowed_prefixes",
-                f"{prefix} is no number of +{plan.country_code} (numbering.country_code)",
-            )
-    account = doc.account
-    return Settings(
-        host=doc.server.host,
-        port=doc.server.port,
-        max_body_bytes=doc.server.max_body_bytes,
-        demo=doc.server.demo,
-        database=location.path or _DEFAULT.database,
-        database_url=location if location.is_postgres else None,
-        pool_size=store.pool_size,
-        pepper_file=Path(store.pepper_file) if store.pepper_file else None,
-        puk_pepper=store.puk_pepper,
-        session_idle=doc.sessions.idle_seconds,
-        session_total=doc.sessions.total_seconds,
-        dialect_secrets={
-            name: secret
-            for name in DIALECT_NAMES
-            if (secret := getattr(doc.dialects, name)) is not None
-        },
-        menu_paths=tuple(Path(p) for p in doc.menus.paths),
-        hop_budget=doc.menus.hop_budget_seconds,
-        backends={name: _backend(name, b, reading) for name, b in doc.backends.items()},
-        log_level=doc.log.level,
-        metrics_secret=doc.metrics.secret,
-        numbering=plan,
-        sms=SmsSettings(**{**_fields(doc.sms), "outbox_file": Path(doc.sms.outbox_file)}),
-        codes=CodeSettings(
-            api_secret=doc.codes.api_secret,
-            allowed_prefixes=prefixes,
-            global_per_hour=doc.codes.global_per_hour,
-        ),
-        account=AccountSettings(
-            operator_secret=account.operator_secret,
-            session_idle=account.session_idle_seconds,
-            session_total=account.session_total_seconds,
-            temporary_password_ttl=account.temporary_password_hours * 3600.0,
-            smtp_host=account.smtp_host,
-            smtp_port=account.smtp_port,
-            smtp_sender=account.smtp_sender,
-            smtp_username=account.smtp_username,
-            smtp_password=account.smtp_password,
-            smtp_starttls=account.smtp_starttls,
-            smtp_tls=account.smtp_tls,
-            portal_url=account.portal_url,
-        ),
-    )
-
-
-def _backend(name: str, section: BackendSection, reading: _Reading) -> BackendSettings:
-    token = section.token
-    if section.token_file is not None:
-        try:
-            token = Secret(Path(section.token_file).read_text(encoding="utf-8").strip())
-        except (OSError, UnicodeDecodeError) as exc:
-            reading.add_file(
-                f"invalid setting backends.{name}.token_file: cannot read "
-                f"{section.token_file}: {exc.__class__.__name__}"
-            )
-    return BackendSettings(
-        url=section.url.rstrip("/"),
-        token=token,
-        timeout=section.timeout_seconds,
-        tls_verify=section.tls_verify,
-        ca_file=Path(section.ca_file) if section.ca_file else None,
-        failures_to_open=section.failures_to_open,
-        open_seconds=section.open_seconds,
-        max_connections=section.max_connections,
-    )
-
-
-def _fields(section: Section) -> dict[str, Any]:
-    """A section's values by key, as they are (secrets stay ``Secret``)."""
-    return {name: getattr(section, name) for name in type(section).model_fields}
