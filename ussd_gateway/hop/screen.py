@@ -52,7 +52,9 @@ def render(
     # A notice explains why a question is asked again; a final screen speaks for itself.
     if model.notice is not None and not final:
         notice = fill(catalog.message(menu, model.notice.key, lang), model.notice.values)
-    lines = screen_lines(menu.screens[state], lang, notice=notice, values=model.values())
+    screen = menu.screens[state]
+    values = model.values() if screen.shows_values else {}
+    lines = screen_lines(screen, lang, notice=notice, values=values)
     pages = paginate(lines, catalog.navigation(lang), menu.limit)
     # A finished dialogue keeps nothing it was holding (a pending password hash), even
     # while its last screen's pages are still being read.

@@ -23,6 +23,7 @@ from ussd_gateway.menus.authored import model_class
 from ussd_gateway.menus.calls import CallSpec, OnFailure
 from ussd_gateway.menus.check import CheckedService, check_menus
 from ussd_gateway.menus.expressions import Guard, compile_guard
+from ussd_gateway.menus.messages import PLACEHOLDER
 from ussd_gateway.menus.model import MenuModel
 from ussd_gateway.menus.paginate import Navigation
 
@@ -66,6 +67,8 @@ class Screen:
     text: Texts
     options: tuple[Option, ...] = ()
     input: InputSpec | None = None
+    shows_values: bool = False
+    """Whether its text has ``{name}`` placeholders (else it is shown as written, unfilled)."""
 
     def option(self, key: str) -> Option | None:
         """The option chosen by ``key``, if any."""
@@ -271,4 +274,5 @@ def _screen(raw: Mapping[str, Any]) -> Screen:
             save_as=str(spec["save_as"]) if spec.get("save_as") else None,
         )
     text = {str(k): str(v) for k, v in (raw.get("text") or {}).items()}
-    return Screen(text, options, input_spec)
+    shows_values = any(PLACEHOLDER.search(t) for t in text.values())
+    return Screen(text, options, input_spec, shows_values)

@@ -37,9 +37,10 @@ def screen_lines(
 ) -> list[str]:
     """The lines of a screen: an optional notice, its text, then ``key. label`` options."""
     lines = [notice] if notice else []
+    text = pick(screen.text, lang)
     # A value the dialogue has not come to set (a path that skipped its call) shows as
     # nothing, never as "{name}" (the checker requires every name to be set somewhere).
-    lines.append(fill(pick(screen.text, lang), values, missing=""))
+    lines.append(fill(text, values, missing="") if screen.shows_values else text)
     lines += [f"{o.key}. {pick(o.label, lang)}" for o in screen.options]
     return lines
 
