@@ -177,6 +177,13 @@ class Engine:
         self.metrics.observe(req.dialect, None, "unavailable", 0.0)
         return self._end_text(None, "temporarily_unavailable", lang)
 
+    def refusal(self, dialect: str, key: str, lang: str = DEFAULT_LANGUAGE) -> UssdReply:
+        """An END with the catalogue's ``key`` text (``not_available``,
+        ``temporarily_unavailable``): how a channel answers a hop it could not hand over,
+        such as an IMSI the core knows no number for (``ussd_gateway/gsup/``)."""
+        self.metrics.observe(dialect, None, key, 0.0)
+        return self._end_text(None, key, lang)
+
     # --- the hop -------------------------------------------------------------------
 
     async def _hop(self, key: str, req: UssdRequest, msisdn: str, hop_key: HopKey) -> _Result:
@@ -224,7 +231,7 @@ class Engine:
             return _Result(expired, session.service, session.state, "expired")
         text = this_input(req.text, session, self.pepper) if req.cumulative else req.text
         return await self._continue(
-            catalog, menu, session, subscriber, hop_key, text, now, req.number
+            catalog, menu, session, subscriber, hop_key, text, now, req.number, req.screen_octets
         )
 
     async def _begin(
@@ -270,7 +277,7 @@ class Engine:
                     refusal = self._end_text(menu, "not_available", lang, catalog)
                     return _Result(refusal, menu.name, outcome="bad_shortcut")
                 await _settle(machine.send(option.event))
-            answer, data, pages = render(catalog, menu, model, lang)
+            answer, data, pages = render(catalog, menu, model, lang, req.screen_octets)
             state, changes = str(model.state), model.changes
         session = position.begun(
             key=key,
@@ -298,6 +305,7 @@ class Engine:
         text: str,
         now: float,
         number: int | None,
+        octets: int | None = None,
     ) -> _Result:
         state = session.state
         final = menu.ends_at(state)
@@ -315,7 +323,7 @@ class Engine:
                 event = event_for(menu.screens[state], text, model)
                 if event is not None:
                     await _settle(machine.send(event, text=text))
-                answer, data, pages = render(catalog, menu, model, lang)
+                answer, data, pages = render(catalog, menu, model, lang, octets)
                 state, changes, page, outcome = str(model.state), model.changes, 0, "answered"
         moved = position.moved(
             session,
