@@ -94,9 +94,12 @@ ROOMS = {
     "menus": {"errors", "dialects"},
     "hop": {"errors", "dialects", "menus"},
     "metrics": {"hop"},  # the page renders the hop metrics beside the service's own
+    # The EUSE connector: beside the dialects in spirit (translate, don't decide), but a
+    # long-lived link of its own rather than HTTP, so it drives the engine directly.
+    "gsup": {"errors", "dialects", "hop"},
     "http": {"errors", "fields", "config", "dialects", "menus", "hop", "metrics"},
     "smtp": {"config"},
-    "app": {"errors", "config", "menus", "hop", "http", "smtp", "metrics"},
+    "app": {"errors", "config", "menus", "hop", "http", "smtp", "metrics", "gsup"},
     "process": {"errors", "config", "menus", "hop", "app", "metrics"},  # workers share metrics
     "__init__": {"errors", "config", "dialects", "menus", "hop", "app"},
     "__main__": {"process"},

@@ -99,7 +99,7 @@ def requested_tags(id_get_body: bytes) -> list[int]:
 def id_response(name: str, tags: list[int]) -> bytes:
     """The ``ID_RESP`` frame answering ``tags``: ``name`` as serial number and unit name,
     a unit id 0/0/0 and an all-zero MAC for a server that asks, every other tag empty."""
-    values = {
+    values: dict[int, str] = {
         IdTag.SERNR: name,
         IdTag.UNITNAME: name,
         IdTag.UNIT: "0/0/0",

@@ -121,10 +121,19 @@ def answer(
         invoke = DEFAULT_PSSR_INVOKE if pssr_invoke is None else pssr_invoke
         if not reply.ends:  # out of invoke ids: end where a prompt would follow
             return end_with_error(message, invoke, facility.ERROR_SYSTEM_FAILURE)
-        info = facility.result(invoke, facility.PSSR, reply.text)
-        return _ss(message, MessageType.PROC_SS_RESULT, SessionState.END, info)
+        return end_with_text(message, invoke, reply.text)
     info = facility.invoke(number + 1, facility.USSR, reply.text)
     return _ss(message, MessageType.PROC_SS_REQUEST, SessionState.CONTINUE, info)
+
+
+def end_with_text(message: GsupMessage, pssr_invoke: int, text: str) -> GsupMessage:
+    """An END with the returnResult of the subscriber's processUnstructuredSS-Request.
+
+    Raises:
+        ValueError: ``text`` needs more than one USSD-String.
+    """
+    info = facility.result(pssr_invoke, facility.PSSR, text)
+    return _ss(message, MessageType.PROC_SS_RESULT, SessionState.END, info)
 
 
 def end_with_error(message: GsupMessage, invoke_id: int, code: int) -> GsupMessage:
