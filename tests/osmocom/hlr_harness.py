@@ -27,6 +27,8 @@ import aiohttp
 import pytest
 from support import PEPPER_HEX, SECRETS
 
+from simulators.gsup import GsupHandset, GsupScreen
+
 PORTS = (4222, 4258, 4259)
 """GSUP, VTY, CTRL: fixed in OsmoHLR 1.5 (only the address is configurable)."""
 STARTUP_SECONDS = 10.0
@@ -123,7 +125,7 @@ class OsmoHlr:
         """Start it (the database is created on the first start) and wait for its ports."""
         self.write_config()
         out = self.log.open("ab")
-        self.process = subprocess.Popen(  # noqa: S603 - our binary, our arguments
+        self.process = subprocess.Popen(
             [str(self.binary), "-c", str(self.config), "-l", str(self.directory / "hlr.db")],
             stdout=out,
             stderr=out,
@@ -208,3 +210,23 @@ async def wait_euse_up(url: str, *, up: bool = True, seconds: float = 10.0) -> d
             if asyncio.get_running_loop().time() > deadline:
                 raise AssertionError(f"gsup check never became {up}: {check}")
             await asyncio.sleep(0.05)
+
+
+async def whole(phone: GsupHandset, screen: GsupScreen) -> tuple[GsupScreen, list[int]]:
+    """A screen read to its last page ("98"), the pages' texts joined without their
+    navigation lines, and each page's data coding scheme."""
+    parts, schemes = [], []
+    while True:
+        schemes.append(dcs(screen))
+        lines = screen.text.split("\n")
+        more = any(line.startswith("98. ") for line in lines)
+        parts.append("\n".join(line for line in lines if not line.startswith(("98. ", "00. "))))
+        if screen.ends or not more:
+            return GsupScreen("\n".join(parts), screen.ends, raw=screen.raw), schemes
+        screen = await phone.send("98")
+
+
+def dcs(screen: GsupScreen) -> int:
+    """The USSD-DataCodingScheme of the Facility that carried ``screen``."""
+    info = bytes(screen.raw["supplementary_service_info"])
+    return info[info.index(b"\x04\x01") + 2]

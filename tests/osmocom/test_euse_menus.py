@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
-from hlr_harness import OsmoHlr, gateway_env, imsi_of, wait_euse_up
+from hlr_harness import OsmoHlr, gateway_env, imsi_of, wait_euse_up, whole
 from support import CLOSED_SELF, OPEN_EN, OPEN_RU, PASSWORDS, WRONG_PUKS
 
-from simulators.gsup import GsupCore, GsupHandset, GsupScreen
+from simulators.gsup import GsupCore
 from simulators.process import GatewayProcess, gateway_process
 from state.sqlite import SqliteStore
 from ussd_gateway.config import Settings
@@ -31,26 +31,6 @@ async def gateway(
     async with gateway_process(gateway_env(hlr, settings.database, tmp_path), log=log) as gw:
         await wait_euse_up(gw.url)
         yield gw
-
-
-async def whole(phone: GsupHandset, screen: GsupScreen) -> tuple[GsupScreen, list[int]]:
-    """A screen read to its last page ("98"), the pages' texts joined without their
-    navigation lines, and each page's data coding scheme."""
-    parts, schemes = [], []
-    while True:
-        schemes.append(dcs(screen))
-        lines = screen.text.split("\n")
-        more = any(line.startswith("98. ") for line in lines)
-        parts.append("\n".join(line for line in lines if not line.startswith(("98. ", "00. "))))
-        if screen.ends or not more:
-            return GsupScreen("\n".join(parts), screen.ends, raw=screen.raw), schemes
-        screen = await phone.send("98")
-
-
-def dcs(screen: GsupScreen) -> int:
-    """The USSD-DataCodingScheme of the Facility that carried ``screen``."""
-    info = bytes(screen.raw["supplementary_service_info"])
-    return info[info.index(b"\x04\x01") + 2]
 
 
 async def test_close_and_reopen_with_puk1_in_russian(

@@ -80,10 +80,13 @@ class _NoCounters:
 
 @dataclass(frozen=True, slots=True)
 class _Live:
-    """A session this process is carrying: who, and the invoke its final result answers."""
+    """A session this process is carrying: who, the invoke its final result answers, the
+    engine's id of it, when its last message came."""
 
     msisdn: str
     pssr_invoke: int | None
+    session_id: str
+    seen: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,10 +249,10 @@ class EuseConnector:
         carried = list(self._sessions.items())
         self._sessions.clear()
         log.warning("gsup_link_lost", detail=self._detail, sessions_cut=len(carried))
-        for (imsi, gsup_session), live in carried:
+        for _, live in carried:
             request = UssdRequest(
                 dialect=translate.DIALECT,
-                session_id=translate.session_id(imsi, gsup_session),
+                session_id=live.session_id,
                 msisdn=live.msisdn,
                 op=Op.ABORT,
                 text="",
@@ -286,55 +289,72 @@ class EuseConnector:
 
     async def _hop(self, message: GsupMessage) -> None:
         key = (message.imsi, message.session_id or 0)
-        live = self._sessions.get(key)
-        ending = message.is_error or message.session_state is messages.SessionState.END
         self.counters.gsup_message("in", _kind(message))
+        begins = message.session_state is messages.SessionState.BEGIN and not message.is_error
+        live = None if begins else self._sessions.get(key)
+        if live is None and not begins:
+            # Not a session of this process: one the HLR still has after the gateway
+            # restarted, or one already ended here. Its position is in the store, but under
+            # the id its BEGIN got, which died with the process that gave it.
+            if not (message.is_error or message.session_state is messages.SessionState.END):
+                self._refuse(message, "session_ended")
+            return
         if live is not None:
             msisdn = live.msisdn
         else:
+            self._forget_stale()
             try:
                 found = await self.subscribers.msisdn(message.imsi)
             except LookupFailed as exc:
                 log.warning("gsup_msisdn_lookup_failed", reason=str(exc))
-                if not ending:
-                    self._refuse(message, "temporarily_unavailable")
+                self._refuse(message, "temporarily_unavailable")
                 return
             if found is None:
                 self.counters.gsup_message("in", "unknown_imsi")
                 log.info("gsup_unknown_imsi", imsi=_mask_imsi(message.imsi))
-                if not ending:
-                    self._refuse(message, "not_available")
+                self._refuse(message, "not_available")
                 return
             msisdn = found
+            # GSUP session ids are unique per IMSI only while the MSC runs (its counter
+            # starts again with it): a BEGIN is always a new dialogue, so it gets an id of
+            # its own, never the record of an earlier session under the same numbers.
+            live = _Live(msisdn, None, _begun_id(message, self.clock()), self.clock())
         try:
-            inbound = translate.read(message, msisdn)
+            inbound = translate.read(message, msisdn, live.session_id)
         except PeerDecodeError as exc:
             self.counters.gsup_message("in", "undecodable")
             log.warning("gsup_facility_refused", reason=exc.message, msisdn=mask_msisdn(msisdn))
-            self._send(translate.end_with_reject(message))
-            if live is not None:
+            if not begins:  # ended in the store before the network hears of it
                 await self._abort(key, live)
+            self._send(translate.end_with_reject(message))
             return
         request = inbound.request
         if self.link.max_ussd_octets < MAX_USSD_OCTETS:
             request = replace(request, screen_octets=self.link.max_ussd_octets)
         reply = await self._run(request)
-        if request.op is Op.BEGIN:
-            pssr = inbound.invoke_id
-        else:
-            pssr = live.pssr_invoke if live is not None else None
+        if begins:
+            live = replace(live, pssr_invoke=inbound.invoke_id)
         if reply.ends or request.op in (Op.ABORT, Op.TIMEOUT):
             self._sessions.pop(key, None)
         else:
-            self._sessions[key] = _Live(msisdn, pssr)
+            self._sessions[key] = replace(live, seen=self.clock())
         try:
-            out = translate.answer(message, request, reply, pssr)
+            out = translate.answer(message, request, reply, live.pssr_invoke)
         except ValueError:  # a screen the engine did not page to the channel: a menu bug
             log.error("gsup_reply_too_long", length=reply.length, encoding=str(reply.encoding))
-            out = translate.end_with_error(message, pssr or 1, facility.ERROR_SYSTEM_FAILURE)
+            invoke = live.pssr_invoke or translate.DEFAULT_PSSR_INVOKE
+            out = translate.end_with_error(message, invoke, facility.ERROR_SYSTEM_FAILURE)
             self._sessions.pop(key, None)
         if out is not None:
             self._send(out)
+
+    def _forget_stale(self) -> None:
+        """Drop sessions past the engine's total limit: OsmoHLR does not tell an EUSE of an
+        END without a Facility (a hang-up) nor of its guard timer, and the engine ends such
+        sessions in the store itself (the sweeper)."""
+        oldest = self.clock() - self.engine.timeouts.total
+        for key in [k for k, live in self._sessions.items() if live.seen < oldest]:
+            del self._sessions[key]
 
     async def _run(self, request: UssdRequest) -> UssdReply:
         try:
@@ -352,7 +372,7 @@ class EuseConnector:
         self._sessions.pop(key, None)
         request = UssdRequest(
             dialect=translate.DIALECT,
-            session_id=translate.session_id(*key),
+            session_id=live.session_id,
             msisdn=live.msisdn,
             op=Op.ABORT,
             text="",
@@ -379,6 +399,10 @@ class EuseConnector:
             return
         writer.write(ipa.gsup_frame(messages.encode(message)))
         self.counters.gsup_message("out", _kind(message))
+
+
+def _begun_id(message: GsupMessage, now: float) -> str:
+    return translate.session_id(message.imsi, message.session_id or 0, int(now * 1000))
 
 
 def _kind(message: GsupMessage) -> str:

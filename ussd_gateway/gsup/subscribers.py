@@ -57,12 +57,18 @@ class CtrlSubscribers:
         if not _IMSI.fullmatch(imsi):
             return None
         async with self._lock:
-            try:
-                async with asyncio.timeout(self.timeout):
-                    reply = await self._get(f"subscriber.by-imsi-{imsi}.msisdn")
-            except (OSError, TimeoutError, asyncio.IncompleteReadError) as exc:
-                await self.close()
-                raise LookupFailed(type(exc).__name__) from None
+            # A kept connection may have died with an HLR restart since the last lookup:
+            # one failure on it is tried once more on a new one.
+            attempts = 2 if self._link is not None else 1
+            for attempt in range(attempts):
+                try:
+                    async with asyncio.timeout(self.timeout):
+                        reply = await self._get(f"subscriber.by-imsi-{imsi}.msisdn")
+                    break
+                except (OSError, TimeoutError, asyncio.IncompleteReadError) as exc:
+                    await self.close()
+                    if attempt + 1 == attempts:
+                        raise LookupFailed(type(exc).__name__) from None
         if reply is None or reply == "none":
             return None
         if not reply.isdigit():

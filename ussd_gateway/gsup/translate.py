@@ -8,8 +8,7 @@ becomes the message that answers it. The engine decides everything else.
 - CONTINUE with the returnResult of our unstructuredSS-Request → ``continue``, the
   subscriber's input. Its hop number is the returnResult's invoke id: each prompt we send
   is an invoke numbered one more than the hop it answers, so the number comes back from the
-  network and a repeat or a late resend is recognised by the engine as on every dialect,
-  also after a restart of the gateway that lost every session it held in memory.
+  network and a repeat or a late resend is recognised by the engine as on every dialect.
 - END from the network (the subscriber hung up, the MSC released) → ``abort``; a
   ``PROC_SS_ERROR`` (OsmoHLR forgot the session: its guard timer) → ``timeout``.
 - A reply that ends → ``PROC_SS_RESULT``/END with the returnResult of the subscriber's
@@ -50,13 +49,16 @@ class Inbound:
     """The component's invoke id (a BEGIN's is the one the final result answers)."""
 
 
-def session_id(imsi: str, gsup_session: int) -> str:
-    """The engine's session id of an OsmoHLR session: unique per IMSI (libosmocore)."""
-    return f"{imsi}-{gsup_session:08x}"
+def session_id(imsi: str, gsup_session: int, begun_ms: int) -> str:
+    """The engine's id of a session: the IMSI and GSUP session id (unique per IMSI while
+    the MSC runs) and the millisecond of its BEGIN (an MSC counts its ids from the start
+    again after a restart, so a BEGIN may carry the numbers of a session already ended)."""
+    return f"{imsi}-{gsup_session:08x}-{begun_ms:x}"
 
 
-def read(message: GsupMessage, msisdn: str) -> Inbound:
-    """The hop a message from the core asks for, the subscriber being ``msisdn``.
+def read(message: GsupMessage, msisdn: str, sid: str) -> Inbound:
+    """The hop a message from the core asks for in the engine's session ``sid``, the
+    subscriber being ``msisdn``.
 
     Raises:
         PeerDecodeError: no session id or state, a Facility that is not one readable
@@ -64,7 +66,6 @@ def read(message: GsupMessage, msisdn: str) -> Inbound:
     """
     if message.session_id is None or message.session_state is None:
         raise PeerDecodeError("a supplementary-service message without its session")
-    sid = session_id(message.imsi, message.session_id)
 
     def hop(op: Op, text: str = "", number: int | None = None, key: str = "") -> UssdRequest:
         return UssdRequest(
