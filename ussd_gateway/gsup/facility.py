@@ -158,8 +158,11 @@ def encode_string(text: str) -> tuple[int, bytes]:
     UCS-2. A final septet left free by the packing is a CR (23.038 §6.1.2.3.1, pycrate).
 
     Raises:
-        ValueError: the text needs more than one USSD-String (the engine pages screens).
+        ValueError: the text is empty (a USSD-String has an octet at least) or needs more
+            than one USSD-String (the engine pages screens).
     """
+    if not text:
+        raise ValueError("an empty USSD-String")
     if is_gsm7(text):
         dcs, data = DCS_GSM7, encode_7b(text)[0]
     else:
@@ -190,7 +193,9 @@ def invoke(invoke_id: int, operation: int, text: str) -> bytes:
 
 def result(invoke_id: int, operation: int, text: str) -> bytes:
     """The returnResult of ``operation`` carrying ``text`` (PSSR: the final answer; USSR:
-    the subscriber's answer to a prompt)."""
+    the subscriber's answer to a prompt); an empty text, a result without one."""
+    if not text:
+        return _ber(("returnResult", {"invokeID": invoke_id}))
     _, ussd = _ussd(text)
     return _ber(
         ("returnResult", {"invokeID": invoke_id, "sequence": {
