@@ -78,9 +78,11 @@ def test_limits_are_the_ussd_string_s() -> None:
             facility.encode_string(text)
 
 
-@given(gsm7_text)
+@given(gsm7_text.filter(lambda t: not t.endswith("\r")))
 def test_gsm7_packing_round_trips(text: str) -> None:
-    """Our unpacking reads pycrate's packing back exactly, a final @ or CR included."""
+    """Our unpacking reads pycrate's packing back exactly, a final @ included. (A final
+    CR on an octet boundary reads as the fill: 23.038 has the sender double it, which
+    pycrate does not; no screen ends in CR.)"""
     assert unpack_gsm7(encode_7b(text)[0]) == text
 
 
