@@ -230,15 +230,15 @@ class GsupHandset:
             self.core.send("PROC_SS_REQUEST", self._ies("end", None))
         self.last = GsupScreen("", True)
 
-    async def receive(self, timeout: float | None = None) -> GsupScreen:
+    async def receive(self, within: float | None = None) -> GsupScreen:
         """The next message of this session, as a screen.
 
         Raises:
-            TimeoutError: nothing came within ``timeout`` (default: the handset's).
+            TimeoutError: nothing came within ``within`` seconds (default: the handset's).
             SimulatorError: the link closed.
         """
         assert self._inbox is not None
-        async with asyncio.timeout(timeout or self.timeout):
+        async with asyncio.timeout(within or self.timeout):
             ies = await self._inbox.get()
         if ies is None:
             raise SimulatorError("the GSUP link to OsmoHLR closed")
