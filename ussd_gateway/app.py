@@ -36,8 +36,7 @@ from state.store import Maintenance, Store
 from state.websessions import SessionTimes
 from ussd_gateway.config import ConfigError, Settings
 from ussd_gateway.errors import MenuDefinitionError
-from ussd_gateway.gsup.connector import EuseConnector, Link
-from ussd_gateway.gsup.subscribers import CtrlSubscribers
+from ussd_gateway.gsup.connector import euse_connector
 from ussd_gateway.hop.engine import Engine
 from ussd_gateway.hop.timeouts import SessionTimeouts
 from ussd_gateway.http.account_api import add_account_routes
@@ -194,7 +193,7 @@ def create_app(
             max_segments=settings.sms.max_segments,
             counters=metrics,
         )
-        connector = _connector(settings, engine, metrics)
+        connector = euse_connector(engine, settings.osmocom, metrics)  # OsmoHLR's EUSE
         app[READINESS] = readiness = Readiness(
             active,
             metrics.links,
@@ -235,25 +234,6 @@ def create_app(
 
     app.cleanup_ctx.append(resources)
     return app
-
-
-def _connector(settings: Settings, engine: Engine, metrics: ServiceMetrics) -> EuseConnector | None:
-    """The EUSE connector to OsmoHLR when ``[osmocom]`` enables it (its task is started
-    with the other background work)."""
-    osmocom = settings.osmocom
-    if not osmocom.enabled:
-        return None
-    link = Link(
-        host=osmocom.hlr_host,
-        port=osmocom.hlr_port,
-        name=osmocom.euse_name,
-        reconnect_min=osmocom.reconnect_min,
-        reconnect_max=osmocom.reconnect_max,
-        ping_seconds=osmocom.ping_seconds,
-        max_ussd_octets=osmocom.max_ussd_octets,
-    )
-    subscribers = CtrlSubscribers(osmocom.hlr_host, osmocom.ctrl_port)
-    return EuseConnector(engine, subscribers, link, counters=metrics)
 
 
 async def reload_definitions(app: web.Application, *, commands_path: Path | None = None) -> bool:

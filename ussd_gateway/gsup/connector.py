@@ -1,30 +1,20 @@
-"""The EUSE connector: one GSUP link to OsmoHLR as ``EUSE-<name>``, its sessions run by
-the engine every dialect uses.
+"""The EUSE connector: OsmoHLR's sessions, multiplexed on one GSUP link (``link.py``), run
+by the engine every dialect uses.
 
-The link: TCP to OsmoHLR's GSUP port, IPA framing; OsmoHLR asks who we are (``ID_GET``)
-and routes ``ussd route prefix … external <name>`` sessions to the peer that answered
-``EUSE-<name>``. A PING every ``ping_seconds`` (answered by a PONG) shows the link alive;
-silence for twice that, a refused connection or a closed one, and the link is made again
-after a pause that doubles from ``reconnect_min`` to ``reconnect_max`` (with jitter, so
-several gateways do not knock in step). While it is down :meth:`EuseConnector.status`
-says so (``/readyz``'s ``gsup`` check) and the counters count it.
-
-A session: every message names its subscriber's IMSI and a session id (unique per IMSI),
-and one session's messages are run one after the other (a lock per session), sessions in
-parallel. The MSISDN is asked of OsmoHLR once a session (``subscribers.py``); a message
-becomes a hop (``translate.py``), the engine runs it and commits, and only then is the
-answer written to the link: nothing is acknowledged before its commit. A link that drops
-ends the sessions it carried (the engine records an abort), so a session cut by an HLR
-restart ends cleanly rather than idling out. A message that cannot be read gets a clean
-GSUP answer (an END with a Reject) where it names its session, and a log line; the link
-and the other sessions go on.
+Every message names its subscriber's IMSI and a session id (unique per IMSI), and one
+session's messages are run one after the other (a lock per session), sessions in
+parallel. A BEGIN's MSISDN is asked of OsmoHLR (``subscribers.py``); a message becomes a
+hop (``translate.py``), the engine runs it and commits, and only then is the answer written
+to the link: nothing is acknowledged before its commit. A link that drops ends the sessions
+it carried (the engine records an abort), so a session cut by an HLR restart ends cleanly
+rather than idling out; a graceful stop keeps them. A message that cannot be read gets a
+clean GSUP answer (an END with a Reject) where it names its session, and a log line; the
+link and the other sessions go on.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -39,13 +29,13 @@ from ussd_gateway.dialects.model import Op, UssdReply, UssdRequest
 from ussd_gateway.errors import BadRequest, GatewayBusy, PeerDecodeError
 from ussd_gateway.gsup import facility, ipa, messages, translate
 from ussd_gateway.gsup.facility import MAX_USSD_OCTETS
+from ussd_gateway.gsup.link import GsupLink, Link, LinkCounters, LinkSettings, NoCounters
 from ussd_gateway.gsup.messages import GsupMessage, MessageType
-from ussd_gateway.gsup.subscribers import LookupFailed
+from ussd_gateway.gsup.subscribers import CtrlSubscribers, LookupFailed
 from ussd_gateway.hop.engine import Engine
 
 log = structlog.get_logger("ussd_gateway.gsup")
 
-CONNECT_TIMEOUT = 5.0
 _SS_TYPES = frozenset(
     {MessageType.PROC_SS_REQUEST, MessageType.PROC_SS_RESULT, MessageType.PROC_SS_ERROR}
 )
@@ -59,25 +49,6 @@ class Subscribers(Protocol):
     async def close(self) -> None: ...
 
 
-class LinkCounters(Protocol):
-    """What the connector counts (``metrics/service.py`` implements it)."""
-
-    def gsup_link(self, event: str) -> None:
-        """``connected``, ``failed`` (no connection made) or ``lost`` (a link dropped)."""
-
-    def gsup_message(self, direction: str, kind: str) -> None:
-        """A message ``in`` or ``out``: ``begin``, ``continue``, ``end``, ``error``,
-        ``undecodable``, ``unknown_imsi``, ``ignored``."""
-
-
-class _NoCounters:
-    def gsup_link(self, event: str) -> None:
-        pass
-
-    def gsup_message(self, direction: str, kind: str) -> None:
-        pass
-
-
 @dataclass(frozen=True, slots=True)
 class _Live:
     """A session this process is carrying: who, the invoke its final result answers, the
@@ -87,20 +58,6 @@ class _Live:
     pssr_invoke: int | None
     session_id: str
     seen: float
-
-
-@dataclass(frozen=True, slots=True)
-class Link:
-    """Where to connect and as whom."""
-
-    host: str
-    port: int
-    name: str
-    """The EUSE name; the IPA identity is ``EUSE-<name>``."""
-    reconnect_min: float = 0.5
-    reconnect_max: float = 30.0
-    ping_seconds: float = 10.0
-    max_ussd_octets: int = 112
 
 
 class EuseConnector:
@@ -118,138 +75,42 @@ class EuseConnector:
         self.engine = engine
         self.subscribers = subscribers
         self.link = link
-        self.counters = counters or _NoCounters()
+        self.counters: LinkCounters = counters or NoCounters()
         self.clock = clock
-        self._writer: asyncio.StreamWriter | None = None
+        self.gsup = GsupLink(
+            link, on_message=self._message, on_lost=self._cut, counters=counters, clock=clock
+        )
         self._sessions: dict[tuple[str, int], _Live] = {}
         self._locks = KeyedLocks()
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._up_since: float | None = None
-        self._down_since: float | None = clock()
-        self._failures = 0
-        self._detail = "not connected yet"
-
-    @property
-    def identity(self) -> str:
-        """The IPA name OsmoHLR knows us by."""
-        return f"EUSE-{self.link.name}"
 
     @property
     def up(self) -> bool:
-        """The link is made and identified."""
-        return self._up_since is not None
+        """The link to OsmoHLR is made and identified."""
+        return self.gsup.up
 
     def status(self) -> tuple[bool, dict[str, Any]]:
-        """The readiness check's verdict and details (no address: a host is no secret, but
-        the check names the peer by its role)."""
-        details: dict[str, Any] = {"euse": self.identity, "sessions": len(self._sessions)}
-        if self._up_since is not None:
-            details["up_since"] = self._up_since
-        else:
-            details.update(
-                down_since=self._down_since, failures=self._failures, detail=self._detail
-            )
-        return self.up, details
-
-    # --- the link ----------------------------------------------------------------------
+        """The readiness check's verdict and details (no address: the check names the peer
+        by its role)."""
+        details = {"euse": self.gsup.identity, "sessions": len(self._sessions)}
+        return self.up, details | self.gsup.status()
 
     async def run(self) -> None:
         """Keep the link, forever (until cancelled)."""
-        delay = self.link.reconnect_min
-        while True:
-            try:
-                async with asyncio.timeout(CONNECT_TIMEOUT):
-                    reader, writer = await asyncio.open_connection(self.link.host, self.link.port)
-            except (OSError, TimeoutError) as exc:
-                self._failed(type(exc).__name__)
-                self.counters.gsup_link("failed")
-            else:
-                began = time.monotonic()
-                try:
-                    await self._serve(reader, writer)
-                    self._failed("closed by the HLR")
-                except (OSError, asyncio.IncompleteReadError, PeerDecodeError) as exc:
-                    self._failed(type(exc).__name__)
-                except asyncio.CancelledError:
-                    # Shutting down: the HLR keeps the sessions, and the next process
-                    # resumes them from the store when their next message reaches it.
-                    await self._drop(writer, cut=False)
-                    raise
-                await self._drop(writer, cut=True)
-                if time.monotonic() - began > 2 * self.link.ping_seconds:
-                    delay = self.link.reconnect_min  # it was up a while: start over
-            pause = delay * random.uniform(0.8, 1.2)  # noqa: S311 - jitter, not secrecy
-            log.info("gsup_reconnect_in", seconds=round(pause, 2), detail=self._detail)
-            await asyncio.sleep(pause)
-            delay = min(delay * 2, self.link.reconnect_max)
+        await self.gsup.run()
 
-    def _failed(self, detail: str) -> None:
-        self._failures += 1
-        self._detail = detail
-        if self._down_since is None:
-            self._down_since = self.clock()
+    async def close(self) -> None:
+        """Let the hops in hand finish (their commits stand), then close the lookups."""
+        await self.gsup.drain()
+        await self.subscribers.close()
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        heard = time.monotonic()
-        pinger: asyncio.Task[None] | None = None
-
-        async def ping() -> None:
-            while True:
-                await asyncio.sleep(self.link.ping_seconds)
-                if time.monotonic() - heard > 2 * self.link.ping_seconds:
-                    log.warning("gsup_link_silent", seconds=round(time.monotonic() - heard, 1))
-                    writer.close()  # the read below ends with the connection
-                    return
-                writer.write(ipa.ccm_frame(ipa.Ccm.PING))
-
-        try:
-            while True:
-                frame = await ipa.read_frame(reader)
-                heard = time.monotonic()
-                if frame.stream == ipa.STREAM_CCM:
-                    kind = frame.payload[:1]
-                    if kind == bytes((ipa.Ccm.PING,)):
-                        writer.write(ipa.ccm_frame(ipa.Ccm.PONG))
-                    elif kind == bytes((ipa.Ccm.ID_GET,)):
-                        tags = ipa.requested_tags(frame.payload[1:])
-                        writer.write(ipa.id_response(self.identity, tags))
-                        await writer.drain()
-                        self._connected(writer)
-                        pinger = pinger or asyncio.create_task(ping())
-                    continue
-                if frame.stream != ipa.STREAM_OSMO or frame.payload[:1] != bytes((ipa.EXT_GSUP,)):
-                    continue  # another Osmocom stream (OAP): not ours
-                task = asyncio.create_task(self._message(frame.payload[1:]))
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
-        finally:
-            if pinger is not None:
-                pinger.cancel()
-
-    def _connected(self, writer: asyncio.StreamWriter) -> None:
-        self._writer = writer
-        self._up_since, self._down_since, self._failures = self.clock(), None, 0
-        self._detail = ""
-        self.counters.gsup_link("connected")
-        log.info("gsup_connected", euse=self.identity)
-
-    async def _drop(self, writer: asyncio.StreamWriter, *, cut: bool) -> None:
-        was_up = self._writer is writer
-        self._writer = None
-        writer.close()
-        with contextlib.suppress(OSError, ConnectionError):
-            await writer.wait_closed()
-        if not was_up:
-            return
-        self._up_since = None
-        self._down_since = self.clock()
-        if not cut:
-            return
-        self.counters.gsup_link("lost")
-        carried = list(self._sessions.items())
+    async def _cut(self) -> None:
+        """The link dropped: the sessions it carried end (an abort in the store); OsmoHLR
+        answers them alone (or has forgotten them) until the link is back."""
+        carried = list(self._sessions.values())
         self._sessions.clear()
-        log.warning("gsup_link_lost", detail=self._detail, sessions_cut=len(carried))
-        for _, live in carried:
+        if carried:
+            log.warning("gsup_sessions_cut", sessions=len(carried))
+        for live in carried:
             request = UssdRequest(
                 dialect=translate.DIALECT,
                 session_id=live.session_id,
@@ -260,12 +121,6 @@ class EuseConnector:
             )
             with contextlib.suppress(StoreError, GatewayBusy, BadRequest):
                 await self.engine.handle(request)
-
-    async def close(self) -> None:
-        """Let the hops in hand finish (their commits stand), then close the lookups."""
-        if self._tasks:
-            await asyncio.wait(set(self._tasks), timeout=5.0)
-        await self.subscribers.close()
 
     # --- a message ---------------------------------------------------------------------
 
@@ -392,13 +247,22 @@ class EuseConnector:
             self._send(translate.end_with_error(message, invoke, facility.ERROR_SYSTEM_FAILURE))
 
     def _send(self, message: GsupMessage) -> None:
-        writer = self._writer
-        if writer is None or writer.is_closing():
+        if not self.gsup.write(ipa.gsup_frame(messages.encode(message))):
             # Committed, not delivered: the HLR lost the session with the link.
             log.warning("gsup_reply_lost", reason="link down")
             return
-        writer.write(ipa.gsup_frame(messages.encode(message)))
         self.counters.gsup_message("out", _kind(message))
+
+
+def euse_connector(
+    engine: Engine, settings: LinkSettings, counters: LinkCounters | None = None
+) -> EuseConnector | None:
+    """The connector ``[osmocom]`` describes, None unless it is enabled (``app.py`` starts
+    its task with the other background work)."""
+    if not settings.enabled:
+        return None
+    subscribers = CtrlSubscribers(settings.hlr_host, settings.ctrl_port)
+    return EuseConnector(engine, subscribers, Link.of(settings), counters=counters)
 
 
 def _begun_id(message: GsupMessage, now: float) -> str:
