@@ -653,8 +653,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 async def _gsup(args: argparse.Namespace) -> int:
-    # Imported here: pyosmocom (GSUP's reference codec) is a test dependency.
-    from simulators.gsup import GsupCore
+    try:  # pyosmocom (GSUP's reference codec) is a test dependency
+        from simulators.gsup import GsupCore
+    except ImportError as exc:
+        print(f"ussd-handset: --via gsup needs the test extra ({exc.name})", file=sys.stderr)
+        return EXIT_ERROR
 
     host, _, port = args.hlr.rpartition(":") if ":" in args.hlr else (args.hlr, "", "4222")
     try:
