@@ -12,7 +12,7 @@ from argon2 import PasswordHasher
 from hlr_harness import OsmoHlr, gateway_env, imsi_of, wait_euse_up, whole
 from support import CLOSED_SELF, OPEN_EN, OPEN_RU, PASSWORDS, WRONG_PUKS
 
-from simulators.gsup import GsupCore
+from simulators.gsup import GsupCore, ussr_result
 from simulators.process import GatewayProcess, gateway_process
 from state.sqlite import SqliteStore
 from ussd_gateway.config import Settings
@@ -155,3 +155,26 @@ async def test_no_secret_in_the_logs(
     assert '"dialect": "gsup"' in text and "ussd_hop" in text
     for secret in (PASSWORDS[3], CLOSED_SELF.puk):
         assert secret not in text
+
+
+async def test_a_repeated_answer_is_applied_once(
+    gateway: GatewayProcess, core: GsupCore, store: SqliteStore
+) -> None:
+    """The same answer to the same prompt (its invoke id) twice, as a core resending it:
+    the second gets the same screen and counts nothing; an answer to an older prompt gets
+    the current screen — the engine's duplicate rules, as on every dialect."""
+    phone = core.handset(imsi_of(CLOSED_SELF.msisdn))
+    await phone.dial("*141*3*6#")
+    menu_prompt = phone._prompt
+    ask = await phone.send("2")
+    wrong = ussr_result(phone._prompt or 0, WRONG_PUKS[1])
+    await phone.send_raw("Continue", wrong)
+    first = await phone.receive()
+    await phone.send_raw("Continue", wrong)
+    second = await phone.receive()
+    assert first.text == second.text and first.text.startswith("Неверный PUK1.")
+    assert (await store.get_subscriber(CLOSED_SELF.msisdn)).puk_failures == 1
+    await phone.send_raw("Continue", ussr_result(menu_prompt or 0, "1"))
+    stale = await phone.receive()
+    assert stale.text == first.text and not stale.ends  # where the session really is
+    assert ask.text == "Введите PUK1 вашей SIM-карты (8 цифр):"
