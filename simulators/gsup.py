@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import random
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
@@ -87,7 +88,9 @@ class GsupCore:
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._inboxes: dict[tuple[str, int], asyncio.Queue[dict[str, Any] | None]] = {}
-        self._ids = itertools.count(0x100)
+        # Where an MSC's session ids start: OsmoHLR refuses a BEGIN whose IMSI and id name a
+        # session it still holds, so two simulated MSCs in a row must not count alike.
+        self._ids = itertools.count(random.randrange(0x100, 0x7FFF0000))  # noqa: S311 - no secret
         self._task: asyncio.Task[None] | None = None
         self.closed = asyncio.Event()
 

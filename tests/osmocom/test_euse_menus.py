@@ -178,3 +178,15 @@ async def test_a_repeated_answer_is_applied_once(
     stale = await phone.receive()
     assert stale.text == first.text and not stale.ends  # where the session really is
     assert ask.text == "Введите PUK1 вашей SIM-карты (8 цифр):"
+
+
+async def test_a_one_screen_refusal_too_long_for_osmo_hlr_is_cut_not_lost(
+    gateway: GatewayProcess, core: GsupCore
+) -> None:
+    """A password in the dialled code is refused with a text of 72 UCS-2 characters, over
+    OsmoHLR's 56: it arrives cut with an ellipsis, a clean END (the HLR refuses a longer one
+    and the phone would wait for its guard timer)."""
+    phone = core.handset(imsi_of(OPEN_RU.msisdn))
+    refused = await phone.dial(f"*141*0*{PASSWORDS[0]}#")
+    assert refused.ends and refused.error is None
+    assert refused.text.startswith("Не набирайте пароль в запросе.") and refused.text.endswith("…")

@@ -194,7 +194,9 @@ class EuseConnector:
         else:
             self._sessions[key] = replace(live, seen=self.clock())
         try:
-            out = translate.answer(message, request, reply, live.pssr_invoke)
+            out = translate.answer(
+                message, request, reply, live.pssr_invoke, self.link.max_ussd_octets
+            )
         except ValueError:  # a screen the engine did not page to the channel: a menu bug
             log.error("gsup_reply_too_long", length=reply.length, encoding=str(reply.encoding))
             invoke = live.pssr_invoke or translate.DEFAULT_PSSR_INVOKE
@@ -242,7 +244,8 @@ class EuseConnector:
             if message.ss_info:
                 invoke = facility.decode(message.ss_info).invoke_id or invoke
         try:
-            self._send(translate.end_with_text(message, invoke, reply.text))
+            text = facility.fit(reply.text, self.link.max_ussd_octets)
+            self._send(translate.end_with_text(message, invoke, text))
         except ValueError:  # the catalogue's refusal is longer than the channel carries
             self._send(translate.end_with_error(message, invoke, facility.ERROR_SYSTEM_FAILURE))
 

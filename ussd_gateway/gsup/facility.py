@@ -163,13 +163,34 @@ def encode_string(text: str) -> tuple[int, bytes]:
     """
     if not text:
         raise ValueError("an empty USSD-String")
-    if is_gsm7(text):
-        dcs, data = DCS_GSM7, encode_7b(text)[0]
-    else:
-        dcs, data = DCS_UCS2, text.encode("utf-16-be")
+    dcs, data = encode_string_unchecked(text)
     if len(data) > MAX_USSD_OCTETS:
         raise ValueError(f"{len(data)} octets: over one USSD-String")
     return dcs, data
+
+
+def fit(text: str, octets: int) -> str:
+    """``text`` as it fits ``octets`` of USSD-String: whole, or cut with an ellipsis
+    (``...`` in GSM-7, ``…`` in UCS-2). For the few texts the engine does not page (its
+    one-screen refusals) on a channel that carries less than MAP's 160 octets: a cut text
+    ends the session cleanly, where one too long would be refused by the HLR."""
+    if not text or len(encode_string_unchecked(text)[1]) <= octets:
+        return text
+    ellipsis = "..." if is_gsm7(text) else "…"
+    cut = text
+    while cut and len(encode_string_unchecked(cut + ellipsis)[1]) > octets:
+        cut = cut[:-1]
+    space = cut.rfind(" ")
+    if space > len(cut) - 16:  # a whole word less reads better than half a word more
+        cut = cut[:space]
+    return cut.rstrip() + ellipsis
+
+
+def encode_string_unchecked(text: str) -> tuple[int, bytes]:
+    """:func:`encode_string` without its length check."""
+    if is_gsm7(text):
+        return DCS_GSM7, encode_7b(text)[0]
+    return DCS_UCS2, text.encode("utf-16-be")
 
 
 def _ussd(text: str) -> tuple[str, dict[str, bytes]]:

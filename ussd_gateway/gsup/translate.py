@@ -107,10 +107,15 @@ def _text(component: Component) -> str:
 
 
 def answer(
-    message: GsupMessage, request: UssdRequest, reply: UssdReply, pssr_invoke: int | None
+    message: GsupMessage,
+    request: UssdRequest,
+    reply: UssdReply,
+    pssr_invoke: int | None,
+    octets: int = facility.MAX_USSD_OCTETS,
 ) -> GsupMessage | None:
     """The message answering ``request`` with ``reply`` (None: nothing to send, as after
-    the network's own END or error).
+    the network's own END or error), its text fitted to ``octets`` (the channel's limit;
+    the engine pages its screens to it, this cuts what it does not page).
 
     Raises:
         ValueError: the reply's text needs more than one USSD-String.
@@ -122,8 +127,8 @@ def answer(
         invoke = DEFAULT_PSSR_INVOKE if pssr_invoke is None else pssr_invoke
         if not reply.ends:  # out of invoke ids: end where a prompt would follow
             return end_with_error(message, invoke, facility.ERROR_SYSTEM_FAILURE)
-        return end_with_text(message, invoke, reply.text)
-    info = facility.invoke(number + 1, facility.USSR, reply.text)
+        return end_with_text(message, invoke, facility.fit(reply.text, octets))
+    info = facility.invoke(number + 1, facility.USSR, facility.fit(reply.text, octets))
     return _ss(message, MessageType.PROC_SS_REQUEST, SessionState.CONTINUE, info)
 
 

@@ -137,3 +137,14 @@ def test_errors_and_rejects() -> None:
     error = facility.decode(facility.error(4, facility.ERROR_SYSTEM_FAILURE))
     assert (error.kind, error.invoke_id, error.error) == (Kind.RETURN_ERROR, 4, 34)
     assert facility.reject_mistyped() == bytes.fromhex("a4050500800101")
+
+
+def test_a_text_is_fitted_to_the_channel() -> None:
+    """OsmoHLR 1.5 forwards 112 octets: a longer one-screen text is cut with an ellipsis."""
+    long_ru = "Не набирайте пароль в запросе. Наберите *141*0# и введите его на экране."
+    cut = facility.fit(long_ru, 112)
+    assert cut.endswith("…") and len(facility.encode_string(cut)[1]) <= 112
+    assert long_ru.startswith(cut[:-1])
+    assert facility.fit("Access unchanged.", 112) == "Access unchanged."
+    cut_en = facility.fit("x " * 100, 112)
+    assert cut_en.endswith("...") and len(facility.encode_string(cut_en)[1]) <= 112
