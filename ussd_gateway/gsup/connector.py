@@ -6,8 +6,8 @@ session's messages are run one after the other (a lock per session), sessions in
 parallel. A BEGIN's MSISDN is asked of OsmoHLR (``subscribers.py``); a message becomes a
 hop (``translate.py``), the engine runs it and commits, and only then is the answer written
 to the link: nothing is acknowledged before its commit. A link that drops ends the sessions
-it carried (the engine records an abort), so a session cut by an HLR restart ends cleanly
-rather than idling out; a graceful stop keeps them. A message that cannot be read gets a
+it carried (the engine records an abort), so a session cut by an HLR restart or a stop of
+the gateway ends cleanly rather than idling out. A message that cannot be read gets a
 clean GSUP answer (an END with a Reject) where it names its session, and a log line; the
 link and the other sessions go on.
 """

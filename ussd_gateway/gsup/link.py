@@ -173,9 +173,9 @@ class GsupLink:
                 except (OSError, asyncio.IncompleteReadError, PeerDecodeError) as exc:
                     self._failed(type(exc).__name__)
                 except asyncio.CancelledError:
-                    # Shutting down: the HLR keeps the sessions, and the next process
-                    # resumes them from the store when their next message reaches it.
-                    await self._drop(writer, cut=False)
+                    # Shutting down: the sessions end here too (an id dies with the
+                    # process that gave it, so no other process could continue them).
+                    await self._drop(writer, cut=True)
                     raise
                 await self._drop(writer, cut=True)
                 if time.monotonic() - began > 2 * self.link.ping_seconds:
