@@ -35,11 +35,11 @@ SYSTEM_FAILURE = "returnError 34"
 async def stored_session(
     store: SqliteStore, database: Path, imsi: str, session_id: int, msisdn: str
 ) -> Any:
-    """The engine's record of a GSUP session (its id ends in its BEGIN's millisecond)."""
-    prefix = f"gsup:{imsi}-{session_id:08x}-"
+    """The engine's record of a GSUP session (its id holds the GSUP session id)."""
+    pattern = f"gsup:%-{session_id:08x}-%"
     with sqlite3.connect(database) as db:
         rows = db.execute(
-            "SELECT id FROM ussd_sessions WHERE id LIKE ?", (prefix + "%",)
+            "SELECT id FROM ussd_sessions WHERE id LIKE ? AND msisdn = ?", (pattern, msisdn)
         ).fetchall()
     assert len(rows) == 1, rows
     session, _ = await store.load_hop(rows[0][0], msisdn)

@@ -139,10 +139,11 @@ async def test_password_set_with_star_141_star_0(
     assert hash_ is not None and PasswordHasher().verify(hash_, password)
 
 
-async def test_no_secret_in_the_logs(
+async def test_no_secret_nor_imsi_in_the_logs(
     gateway: GatewayProcess, core: GsupCore, hlr: OsmoHlr, tmp_path: Path
 ) -> None:
-    """A PUK1 and a password typed through the core reach no log line of the gateway."""
+    """A PUK1 and a password typed through the core, and the IMSIs, reach no log line of
+    the gateway."""
     phone = core.handset(imsi_of(OPEN_RU.msisdn))
     await phone.dial("*141*0#")
     await phone.send(PASSWORDS[3])
@@ -155,6 +156,8 @@ async def test_no_secret_in_the_logs(
     assert '"dialect": "gsup"' in text and "ussd_hop" in text
     for secret in (PASSWORDS[3], CLOSED_SELF.puk):
         assert secret not in text
+    for imsi in (imsi_of(OPEN_RU.msisdn), imsi_of(CLOSED_SELF.msisdn)):
+        assert imsi not in text  # a subscriber's IMSI is no log line's business either
 
 
 async def test_a_repeated_answer_is_applied_once(

@@ -15,6 +15,7 @@ link and the other sessions go on.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -82,6 +83,7 @@ class EuseConnector:
         )
         self._sessions: dict[tuple[str, int], _Live] = {}
         self._locks = KeyedLocks()
+        self._serials = itertools.count(1)
 
     @property
     def up(self) -> bool:
@@ -173,7 +175,13 @@ class EuseConnector:
             # GSUP session ids are unique per IMSI only while the MSC runs (its counter
             # starts again with it): a BEGIN is always a new dialogue, so it gets an id of
             # its own, never the record of an earlier session under the same numbers.
-            live = _Live(msisdn, None, _begun_id(message, self.clock()), self.clock())
+            sid = translate.session_id(
+                self.link.name,
+                message.session_id or 0,
+                int(self.clock() * 1000),
+                next(self._serials),
+            )
+            live = _Live(msisdn, None, sid, self.clock())
         try:
             inbound = translate.read(message, msisdn, live.session_id)
         except PeerDecodeError as exc:
@@ -266,10 +274,6 @@ def euse_connector(
         return None
     subscribers = CtrlSubscribers(settings.hlr_host, settings.ctrl_port)
     return EuseConnector(engine, subscribers, Link.of(settings), counters=counters)
-
-
-def _begun_id(message: GsupMessage, now: float) -> str:
-    return translate.session_id(message.imsi, message.session_id or 0, int(now * 1000))
 
 
 def _kind(message: GsupMessage) -> str:

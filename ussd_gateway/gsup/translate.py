@@ -49,11 +49,14 @@ class Inbound:
     """The component's invoke id (a BEGIN's is the one the final result answers)."""
 
 
-def session_id(imsi: str, gsup_session: int, begun_ms: int) -> str:
-    """The engine's id of a session: the IMSI and GSUP session id (unique per IMSI while
-    the MSC runs) and the millisecond of its BEGIN (an MSC counts its ids from the start
-    again after a restart, so a BEGIN may carry the numbers of a session already ended)."""
-    return f"{imsi}-{gsup_session:08x}-{begun_ms:x}"
+def session_id(euse: str, gsup_session: int, begun_ms: int, serial: int) -> str:
+    """The engine's id of a session begun by a BEGIN: the EUSE's name (one per instance),
+    the GSUP session id (for reading beside OsmoHLR's log), the millisecond of the BEGIN
+    and a serial of the process. Never the GSUP numbers alone: an MSC counts its ids from
+    the start again after a restart, so a BEGIN may carry those of a session already
+    ended. No IMSI either: it would sit in every hop's log line (the MSISDN is masked
+    there, an IMSI would not be)."""
+    return f"{euse}-{gsup_session:08x}-{begun_ms:x}-{serial:x}"
 
 
 def read(message: GsupMessage, msisdn: str, sid: str) -> Inbound:

@@ -11,7 +11,7 @@ from ussd_gateway.gsup import facility, translate
 from ussd_gateway.gsup.messages import GsupMessage, MessageType, SessionState
 
 IMSI, SID = "001015291112233", 0x80000001
-KEY = translate.session_id(IMSI, SID, 0x1A2B)
+KEY = translate.session_id("gw", SID, 0x1A2B, 1)
 
 
 def _msg(
