@@ -407,6 +407,13 @@ def forgetting(history: Any | None) -> Callable[[], None] | None:
     return forget
 
 
+def shown(screen: Screen) -> list[str]:
+    """A screen boxed, with the error that ended it when the core sent one (``--via
+    gsup``: a returnError, a Reject, a GSUP error cause)."""
+    error = getattr(screen, "error", None)
+    return boxed(screen) + ([f"! {error}"] if error else [])
+
+
 async def interactive(
     handset: Handset,
     *,
@@ -428,7 +435,7 @@ async def interactive(
         if not code.strip():
             continue
         try:
-            say(*boxed(await handset.dial(code.strip())))
+            say(*shown(await handset.dial(code.strip())))
             while handset.running:
                 line = read_line("reply> ")
                 if line and forget is not None and handset.asks_for_secret:
@@ -439,7 +446,7 @@ async def interactive(
                     if line is None:
                         return EXIT_OK
                     break
-                say(*boxed(await handset.send(line)))
+                say(*shown(await handset.send(line)))
         except SimulatorError as exc:
             say(f"! {exc}")
     say("")
@@ -456,7 +463,20 @@ def _parser() -> argparse.ArgumentParser:
         epilog="ussd-handset web --help: the web handset for testers (a phone in the browser).",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
+    parser.add_argument(
+        "--via",
+        choices=["http", "gsup"],
+        default="http",
+        help="http: the gateway's dialects as a USSD centre would (default); gsup: an MSC/VLR "
+        "on OsmoHLR's GSUP port, which routes the session to the gateway (its EUSE)",
+    )
     parser.add_argument("--url", default=DEFAULT_URL, help=f"gateway base URL ({DEFAULT_URL})")
+    parser.add_argument(
+        "--hlr",
+        default="127.0.0.1:4222",
+        help="--via gsup: OsmoHLR's GSUP address, HOST[:PORT] (default: %(default)s)",
+    )
+    parser.add_argument("--imsi", help="--via gsup: the subscriber's IMSI (OsmoHLR knows it)")
     parser.add_argument("--msisdn", help="the handset's number (or 'msisdn:' in the script)")
     parser.add_argument("--dialect", choices=[d.value for d in Dialect], default="native")
     parser.add_argument("--secret", help=f"bearer secret (default: ${SECRET_ENV})")
@@ -492,6 +512,18 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_usage(sys.stderr)
         print("ussd-handset: error: --timeout must be positive", file=sys.stderr)
         return EXIT_ERROR
+    if args.via == "gsup":
+        if not args.imsi or args.script is not None:
+            parser.print_usage(sys.stderr)
+            print("ussd-handset: error: --via gsup takes --imsi, and no --script", file=sys.stderr)
+            return EXIT_ERROR
+        if isinstance(sys.stdout, io.TextIOWrapper):
+            sys.stdout.reconfigure(errors="backslashreplace")
+        try:
+            return asyncio.run(_gsup(args))
+        except KeyboardInterrupt:
+            print()
+            return 130
     if args.script is None and not args.msisdn:
         parser.print_usage(sys.stderr)
         print("ussd-handset: error: --msisdn is required without --script", file=sys.stderr)
@@ -505,6 +537,27 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print()
         return 130
+
+
+async def _gsup(args: argparse.Namespace) -> int:
+    try:  # pyosmocom (GSUP's reference codec) is a test dependency
+        from simulators.gsup import GsupCore
+    except ImportError as exc:
+        print(f"ussd-handset: --via gsup needs the test extra ({exc.name})", file=sys.stderr)
+        return EXIT_ERROR
+
+    host, _, port = args.hlr.rpartition(":") if ":" in args.hlr else (args.hlr, "", "4222")
+    try:
+        core = GsupCore(host, int(port))
+        await core.connect()
+    except (OSError, ValueError, SimulatorError) as exc:
+        print(f"ussd-handset: cannot connect to OsmoHLR at {args.hlr}: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    try:
+        handset = core.handset(args.imsi, timeout=args.timeout)
+        return await interactive(handset, forget=forgetting(line_history()))  # type: ignore[arg-type]
+    finally:
+        await core.close()
 
 
 async def _amain(args: argparse.Namespace, secret: str | None) -> int:

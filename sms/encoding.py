@@ -109,6 +109,36 @@ def encode_gsm7(text: str) -> bytes:
     return bytes(out)
 
 
+_BASIC_BY_CODE = dict(enumerate(_BASIC))
+_EXTENSION_BY_CODE = {code: ch for ch, code in _EXTENSION.items()}
+
+
+def decode_gsm7(codes: bytes) -> str:
+    """Text of unpacked GSM-7 code points (one byte per septet): the inverse of
+    :func:`encode_gsm7`, for USSD strings read from the core network.
+
+    Raises:
+        ValueError: a code above 0x7F, or an escape followed by no extension character.
+    """
+    out: list[str] = []
+    escaped = False
+    for code in codes:
+        if code > 0x7F:
+            raise ValueError(f"0x{code:02X} is no GSM-7 septet")
+        if escaped:
+            if code not in _EXTENSION_BY_CODE:
+                raise ValueError(f"escape then 0x{code:02X}: no GSM-7 extension character")
+            out.append(_EXTENSION_BY_CODE[code])
+            escaped = False
+        elif code == 0x1B:
+            escaped = True
+        else:
+            out.append(_BASIC_BY_CODE[code])
+    if escaped:
+        raise ValueError("an escape at the end of the text")
+    return "".join(out)
+
+
 def ussd_limit(encoding: Encoding) -> int:
     """Units of ``encoding`` that fit one USSD-String (182 septets, 80 UCS-2)."""
     if encoding is Encoding.GSM7:

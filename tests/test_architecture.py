@@ -95,9 +95,12 @@ ROOMS = {
     "hop": {"errors", "dialects", "menus"},
     "backends": {"config", "menus"},  # a menu's calls, to the configured back-ends
     "metrics": {"hop", "backends"},  # the page renders the hop metrics beside the service's own
+    # The EUSE connector: beside the dialects in spirit (translate, don't decide), but a
+    # long-lived link of its own rather than HTTP, so it drives the engine directly.
+    "gsup": {"errors", "dialects", "hop"},
     "http": {"errors", "fields", "config", "dialects", "menus", "hop", "metrics"},
     "smtp": {"config"},
-    "app": {"errors", "config", "menus", "hop", "http", "smtp", "metrics", "backends"},
+    "app": {"errors", "config", "menus", "hop", "http", "smtp", "metrics", "backends", "gsup"},
     "process": {"errors", "config", "menus", "hop", "app", "metrics"},  # workers share metrics
     "__init__": {"errors", "config", "dialects", "menus", "hop", "app"},
     "__main__": {"process"},

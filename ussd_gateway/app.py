@@ -37,6 +37,7 @@ from state.websessions import SessionTimes
 from ussd_gateway.backends.caller import HttpCaller
 from ussd_gateway.config import ConfigError, Settings
 from ussd_gateway.errors import MenuDefinitionError
+from ussd_gateway.gsup.connector import euse_connector
 from ussd_gateway.hop.engine import Engine
 from ussd_gateway.hop.timeouts import SessionTimeouts
 from ussd_gateway.http.account_api import add_account_routes
@@ -201,6 +202,7 @@ def create_app(
             max_segments=settings.sms.max_segments,
             counters=metrics,
         )
+        connector = euse_connector(engine, settings.osmocom, metrics)  # OsmoHLR's EUSE
         app[READINESS] = readiness = Readiness(
             active,
             metrics.links,
@@ -209,11 +211,14 @@ def create_app(
             sender=worker.sender_name,
             thresholds=Thresholds.of(settings),
             clock=clock,
+            gsup=connector.status if connector is not None else None,
         )
         app[EXPOSITION] = exposition = Exposition(
             hops=engine.metrics, service=metrics, readiness=readiness, shared=shared
         )
         background = [sweeper] + ([asyncio.create_task(exposition.sync())] if shared else [])
+        if connector is not None:
+            background.append(asyncio.create_task(connector.run()))
         stop_outbox = asyncio.Event()
         outbox = asyncio.create_task(worker.run(stop_outbox))
         try:
@@ -223,6 +228,8 @@ def create_app(
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            if connector is not None:
+                await connector.close()
             # Let the batch in hand finish (its results get written), then stop.
             stop_outbox.set()
             try:

@@ -4,6 +4,7 @@
 GatewayError
 ├── BadRequest              the caller sent something malformed
 │   ├── DialectParseError   a dialect could not read the request
+│   ├── PeerDecodeError     a GSUP or GSM 04.80 message from the core could not be read
 │   └── UnsupportedMediaType a JSON API's body is declared as something other than JSON
 ├── Unauthorized            missing or wrong shared secret
 └── GatewayBusy             a hop kept conflicting with another writer
@@ -27,6 +28,11 @@ class BadRequest(GatewayError):
 
 class DialectParseError(BadRequest):
     """A dialect's parser rejected the request."""
+
+
+class PeerDecodeError(BadRequest):
+    """A GSUP message, its IPA frame or its GSM 04.80 Facility from the core could not be
+    read (``ussd_gateway/gsup/``): answered with a clean GSUP error, never a crash."""
 
 
 class UnsupportedMediaType(BadRequest):

@@ -262,3 +262,29 @@ def test_gsm0338_codec_agrees() -> None:
         assert measure(text).units == len(encoded)
 
     agrees()
+
+
+def test_decode_gsm7_is_the_inverse_and_agrees_with_gsm0338() -> None:
+    """Reading unpacked septets (USSD strings from the core) gives back the text, as the
+    gsm0338 package reads the same septets."""
+    import gsm0338  # noqa: F401 - importing registers the "gsm03.38" codec
+
+    from sms.encoding import decode_gsm7, encode_gsm7
+
+    @given(gsm_texts)
+    def inverse(text: str) -> None:
+        assert decode_gsm7(encode_gsm7(text)) == text
+        assert decode_gsm7(encode_gsm7(text)) == encode_gsm7(text).decode("gsm03.38")
+
+    inverse()
+
+
+def test_decode_gsm7_refuses_what_is_no_text() -> None:
+    """A code above 0x7F, a dangling escape, an escape of no extension character."""
+    import pytest
+
+    from sms.encoding import decode_gsm7
+
+    for codes in (b"\x80", b"a\x1b", b"\x1b\x41"):
+        with pytest.raises(ValueError):
+            decode_gsm7(codes)

@@ -94,6 +94,17 @@ Example file (every key optional; the defaults shown)::
     open_seconds = 30.0                  # …and calls fail at once for this long
     max_connections = 20
 
+    [osmocom]                            # the gateway as OsmoHLR's external USSD entity
+    enabled = false
+    hlr_host = "127.0.0.1"               # OsmoHLR's GSUP address (hlr / gsup / bind ip)
+    hlr_port = 4222
+    ctrl_port = 4259                     # OsmoHLR's CTRL: the MSISDN of an IMSI
+    euse_name = "ussd-gateway"           # OsmoHLR's "euse NAME": we connect as EUSE-<name>
+    reconnect_min_seconds = 0.5          # doubled after each failure…
+    reconnect_max_seconds = 30           # …up to this
+    ping_seconds = 10                    # IPA PING; no PONG as long again: reconnect
+    max_ussd_octets = 112                # OsmoHLR 1.5 forwards no longer USSD-String
+
 Environment: ``USSD_GATEWAY_CONFIG`` names the file; every other variable sets one key (the
 table is ``environment.VARIABLES``), e.g. ``USSD_GATEWAY_PORT`` (``server.port``). Two keys
 are read from the environment only: ``USSD_GATEWAY_PUK_PEPPER`` (hex; a file names
@@ -116,6 +127,7 @@ from ussd_gateway.config.settings import (
     AccountSettings,
     BackendSettings,
     CodeSettings,
+    OsmocomSettings,
     Settings,
     SmsSettings,
 )
@@ -130,6 +142,7 @@ __all__ = [
     "CodeSettings",
     "ConfigError",
     "Loaded",
+    "OsmocomSettings",
     "Secret",
     "Settings",
     "SmsSettings",

@@ -21,6 +21,7 @@ from ussd_gateway.config.settings import (
     AccountSettings,
     BackendSettings,
     CodeSettings,
+    OsmocomSettings,
     Settings,
     SmsSettings,
 )
@@ -93,6 +94,17 @@ def settings_of(doc: Document, plan: NumberingPlan, reading: Problems) -> Settin
             smtp_starttls=account.smtp_starttls,
             smtp_tls=account.smtp_tls,
             portal_url=account.portal_url,
+        ),
+        osmocom=OsmocomSettings(
+            enabled=doc.osmocom.enabled,
+            hlr_host=doc.osmocom.hlr_host,
+            hlr_port=doc.osmocom.hlr_port,
+            ctrl_port=doc.osmocom.ctrl_port,
+            euse_name=doc.osmocom.euse_name,
+            reconnect_min=doc.osmocom.reconnect_min_seconds,
+            reconnect_max=doc.osmocom.reconnect_max_seconds,
+            ping_seconds=doc.osmocom.ping_seconds,
+            max_ussd_octets=doc.osmocom.max_ussd_octets,
         ),
     )
 

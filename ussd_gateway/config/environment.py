@@ -73,6 +73,15 @@ VARIABLES: Mapping[str, str] = {
         "NUMBERING_NATIONAL_DIGITS": "numbering.national_digits",
         "NUMBERING_OPERATOR_RANGES": "numbering.operator_ranges",
         "NUMBERING_NAME": "numbering.name",
+        "OSMOCOM_ENABLED": "osmocom.enabled",
+        "OSMOCOM_HLR_HOST": "osmocom.hlr_host",
+        "OSMOCOM_HLR_PORT": "osmocom.hlr_port",
+        "OSMOCOM_CTRL_PORT": "osmocom.ctrl_port",
+        "OSMOCOM_EUSE_NAME": "osmocom.euse_name",
+        "OSMOCOM_RECONNECT_MIN": "osmocom.reconnect_min_seconds",
+        "OSMOCOM_RECONNECT_MAX": "osmocom.reconnect_max_seconds",
+        "OSMOCOM_PING_SECONDS": "osmocom.ping_seconds",
+        "OSMOCOM_MAX_USSD_OCTETS": "osmocom.max_ussd_octets",
     }.items()
 }
 """Variable → the key it sets."""

@@ -33,6 +33,7 @@ from ussd_gateway.config.settings import (
     AccountSettings,
     BackendSettings,
     CodeSettings,
+    OsmocomSettings,
     Settings,
     SmsSettings,
 )
@@ -52,6 +53,7 @@ from ussd_gateway.config.values import (
 )
 
 _DEFAULT, _SMS, _CODES, _ACCOUNT = Settings(), SmsSettings(), CodeSettings(), AccountSettings()
+_OSMOCOM = OsmocomSettings()
 
 
 class Section(BaseModel):
@@ -254,6 +256,32 @@ def _backend_name(name: str) -> str:
     return name
 
 
+class OsmocomSection(Section):
+    """``[osmocom]``: the gateway as an external USSD entity of OsmoHLR (GSUP)."""
+
+    enabled: bool = _OSMOCOM.enabled
+    hlr_host: Text = _OSMOCOM.hlr_host
+    hlr_port: Port = _OSMOCOM.hlr_port
+    ctrl_port: Port = _OSMOCOM.ctrl_port
+    euse_name: Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$")] = (
+        _OSMOCOM.euse_name
+    )
+    reconnect_min_seconds: Annotated[float, seconds(60)] = _OSMOCOM.reconnect_min
+    reconnect_max_seconds: Annotated[float, Field(validate_default=True), seconds(600)] = (
+        _OSMOCOM.reconnect_max
+    )
+    ping_seconds: Annotated[float, seconds(300)] = _OSMOCOM.ping_seconds
+    max_ussd_octets: Annotated[int, Field(ge=32, le=160)] = _OSMOCOM.max_ussd_octets
+
+    @field_validator("reconnect_max_seconds")
+    @classmethod
+    def _not_below_min(cls, most: float, info: ValidationInfo) -> float:
+        least = info.data.get("reconnect_min_seconds")
+        if least is not None and most < least:
+            raise ValueError(f"must not be less than reconnect_min_seconds ({least:g})")
+        return most
+
+
 class Document(Section):
     """The whole file: every section optional, no other section allowed."""
 
@@ -269,6 +297,7 @@ class Document(Section):
     account: AccountSection = Field(default_factory=AccountSection)
     numbering: NumberingSection = Field(default_factory=NumberingSection)
     backends: dict[Annotated[str, AfterValidator(_backend_name)], BackendSection] = {}
+    osmocom: OsmocomSection = Field(default_factory=OsmocomSection)
 
 
 def field_annotation(dotted: str) -> Any:

@@ -100,6 +100,30 @@ class BackendSettings:
 
 
 @dataclass(frozen=True)
+class OsmocomSettings:
+    """The EUSE connector: the gateway as OsmoHLR's external USSD entity over GSUP
+    (``ussd_gateway/gsup/``). Off unless ``enabled``."""
+
+    enabled: bool = False
+    hlr_host: str = "127.0.0.1"
+    hlr_port: int = 4222
+    """OsmoHLR's GSUP port (its ``hlr`` / ``gsup`` / ``bind ip``; the port is fixed)."""
+    ctrl_port: int = 4259
+    """OsmoHLR's CTRL port, asked for the MSISDN of an IMSI (``gsup/subscribers.py``)."""
+    euse_name: str = "ussd-gateway"
+    """OsmoHLR's ``euse NAME``: the connector identifies as ``EUSE-<name>``."""
+    reconnect_min: float = 0.5
+    """Seconds before the first reconnection; doubled each failure up to ``reconnect_max``."""
+    reconnect_max: float = 30.0
+    ping_seconds: float = 10.0
+    """An IPA PING this often; no answer within as long again and the link is re-made."""
+    max_ussd_octets: int = 112
+    """Octets of one USSD-String the HLR forwards: OsmoHLR 1.5 (libosmocore 1.7) reads only
+    short-form BER lengths, so a final result's string is at most 112 octets (128 GSM-7
+    characters, 56 UCS-2); a core that takes MAP's full 160 may set 160."""
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the gateway is configured with."""
 
@@ -131,6 +155,7 @@ class Settings:
     backends: Mapping[str, BackendSettings] = field(default_factory=dict)
     hop_budget: float = HOP_BUDGET
     """Seconds a USSD hop may spend on back-end calls, all together (``hop/engine.py``)."""
+    osmocom: OsmocomSettings = field(default_factory=lambda: OsmocomSettings())
 
     @property
     def store_location(self) -> DatabaseLocation:

@@ -49,6 +49,9 @@ class UssdRequest:
     Hubtel ``Sequence`` from 1), one more every new request; None when the dialect numbers
     no hops (Africa's Talking). A number below the session's is a late resend of an older
     hop: never applied again."""
+    screen_octets: int | None = None
+    """The channel's own limit on one USSD-String in octets, when below MAP's 160 (OsmoHLR
+    1.5 forwards at most 112: ``ussd_gateway/gsup/``); the screens are paged to it."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -191,6 +191,13 @@ class Engine:
         self.metrics.observe(req.dialect, None, "unavailable", 0.0)
         return self._end_text(None, "temporarily_unavailable", lang)
 
+    def refusal(self, dialect: str, key: str, lang: str = DEFAULT_LANGUAGE) -> UssdReply:
+        """An END with the catalogue's ``key`` text (``not_available``,
+        ``temporarily_unavailable``): how a channel answers a hop it could not hand over,
+        such as an IMSI the core knows no number for (``ussd_gateway/gsup/``)."""
+        self.metrics.observe(dialect, None, key, 0.0)
+        return self._end_text(None, key, lang)
+
     # --- the hop -------------------------------------------------------------------
 
     async def _hop(
@@ -243,7 +250,16 @@ class Engine:
         services = self._services(catalog, session.lang, now, hop_id, deadline)
         try:
             return await self._continue(
-                catalog, menu, session, subscriber, hop_key, text, now, req.number, services
+                catalog,
+                menu,
+                session,
+                subscriber,
+                hop_key,
+                text,
+                now,
+                req.number,
+                services,
+                req.screen_octets,
             )
         except BackendUnavailable:
             apology = self._apology(menu, session.lang, catalog)
@@ -333,7 +349,7 @@ class Engine:
                 for name, value in option.sets.items():
                     model.save(name, value)
                 await _settle(machine.send(option.event))
-            answer, data, pages = render(catalog, menu, model, lang)
+            answer, data, pages = render(catalog, menu, model, lang, req.screen_octets)
             state, changes = str(model.state), model.changes
         session = position.begun(
             key=key,
@@ -362,6 +378,7 @@ class Engine:
         now: float,
         number: int | None,
         services: HopServices,
+        octets: int | None = None,
     ) -> _Result:
         state = session.state
         final = menu.ends_at(state)
@@ -378,7 +395,7 @@ class Engine:
                 event = event_for(menu.screens[state], text, model)
                 if event is not None:
                     await _settle(machine.send(event, text=text))
-                answer, data, pages = render(catalog, menu, model, lang)
+                answer, data, pages = render(catalog, menu, model, lang, octets)
                 state, changes, page, outcome = str(model.state), model.changes, 0, "answered"
         moved = position.moved(
             session,

@@ -7,8 +7,10 @@ explains why the question is asked again.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from sms.encoding import Encoding
 from ussd_gateway.dialects.model import UssdReply
 from ussd_gateway.hop import paging
 from ussd_gateway.menus.loader import Menu, MenuCatalog, Screen
@@ -42,10 +44,11 @@ def event_for(screen: Screen, text: str, model: MenuModel) -> str | None:
 
 
 def render(
-    catalog: MenuCatalog, menu: Menu, model: MenuModel, lang: str
+    catalog: MenuCatalog, menu: Menu, model: MenuModel, lang: str, octets: int | None = None
 ) -> tuple[UssdReply, dict[str, Any], tuple[str, ...]]:
     """The reply for the model's state (its first page), the model's data to keep, and
-    the screen's pages to keep (none when it fits one)."""
+    the screen's pages to keep (none when it fits one); pages fit ``octets`` when the
+    channel carries fewer than a USSD-String's 160."""
     state = str(model.state)
     final = menu.ends_at(state)
     notice = None
@@ -55,8 +58,15 @@ def render(
     screen = menu.screens[state]
     values = model.values() if screen.shows_values else {}
     lines = screen_lines(screen, lang, notice=notice, values=values)
-    pages = paginate(lines, catalog.navigation(lang), menu.limit)
+    pages = paginate(lines, catalog.navigation(lang), _limit(menu, octets))
     # A finished dialogue keeps nothing it was holding (a pending password hash), even
     # while its last screen's pages are still being read.
     data: dict[str, Any] = {} if final else dict(model.data)
     return paging.show(pages, 0, final), data, tuple(pages) if len(pages) > 1 else ()
+
+
+def _limit(menu: Menu, octets: int | None) -> Callable[[Encoding], int]:
+    if octets is None:
+        return menu.limit
+    channel = {Encoding.GSM7: octets * 8 // 7, Encoding.UCS2: octets // 2}
+    return lambda encoding: min(menu.limit(encoding), channel[encoding])

@@ -8,7 +8,8 @@ Read at scrape time (never stored, so right whichever worker answers):
 - ``ussd_store_up`` — that read was answered;
 - ``ussd_sms_sender_up{sender}``, ``ussd_smtp_up`` — the links' last-known state
   (``links.py``): 0 from a failed attempt until the next one that works;
-- ``ussd_ready``, ``ussd_ready_check{check}`` — what ``/readyz`` says, as 1 or 0.
+- ``ussd_ready``, ``ussd_ready_check{check}`` — what ``/readyz`` says, as 1 or 0;
+- ``ussd_gsup_up`` — with ``[osmocom] enabled``, the EUSE connector's link is up.
 
 In one process the page renders the application's registries, with ``process_*`` and
 ``python_info`` of that process. With ``serve --workers N`` it renders every worker's
@@ -74,6 +75,12 @@ class _ScrapeTime(Collector):
         )
         sender.add_metric([self.sender], ok["smsc"])
         found += [checks, sender]
+        if "gsup" in ok:
+            found.append(
+                GaugeMetricFamily(
+                    "ussd_gsup_up", "1 while the EUSE connector's link to OsmoHLR is up", ok["gsup"]
+                )
+            )
         if report.backlog is not None:
             found.append(
                 GaugeMetricFamily(

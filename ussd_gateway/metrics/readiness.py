@@ -7,7 +7,9 @@ and the ``ussd_ready`` gauges).
   ``max_age`` seconds (a backlog that grows is an SMSC that does not keep up);
 - ``smsc``: the SMS sender's last send was taken (``links.py``: failing from a refused or
   failed send until the next one taken; ``unknown`` before the first);
-- ``smtp``: likewise the SMTP relay's last letter.
+- ``smtp``: likewise the SMTP relay's last letter;
+- ``gsup`` (with ``[osmocom] enabled``): the EUSE connector's link to OsmoHLR is up
+  (``gsup/connector.py``: down from a refused, failed or dropped link until it is made again).
 
 ``/healthz`` stays what load balancers poll (the database answers); ``/readyz`` tells the
 whole truth, for orchestration and alerts. The backlog read is shared by every probe and
@@ -98,6 +100,7 @@ class Readiness:
         sender: str,
         thresholds: Thresholds = Thresholds(),
         clock: Callable[[], float] = time.time,
+        gsup: Callable[[], tuple[bool, Mapping[str, Any]]] | None = None,
     ) -> None:
         self._store = store
         self._links = links
@@ -106,6 +109,7 @@ class Readiness:
         self.sender = sender
         self._thresholds = thresholds
         self._clock = clock
+        self._gsup = gsup
         self._lock = asyncio.Lock()
         self._read_at = -math.inf
         self._backlog: OutboxBacklog | None = None
@@ -124,6 +128,9 @@ class Readiness:
             _link("smsc", self._links.state(SMSC), sender=self.sender),
             _link("smtp", self._links.state(SMTP)),
         ]
+        if self._gsup is not None:
+            up, details = self._gsup()
+            checks.append(Check("gsup", up, details))
         return Report(tuple(checks), backlog)
 
     def _outbox(self, backlog: OutboxBacklog | None) -> Check:

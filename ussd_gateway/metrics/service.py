@@ -90,6 +90,20 @@ class ServiceMetrics:
             ["kind"],
             registry=r,
         )
+        self.gsup_links = Counter(
+            "ussd_gsup_link_events",
+            "The EUSE connector's GSUP link to OsmoHLR: connected, failed (no connection "
+            "made), lost (a link dropped)",
+            ["event"],
+            registry=r,
+        )
+        self.gsup_messages = Counter(
+            "ussd_gsup_messages",
+            "GSUP supplementary-service messages, by direction (in, out) and kind (begin, "
+            "continue, end, error, undecodable, unknown_imsi, ignored)",
+            ["direction", "kind"],
+            registry=r,
+        )
         self.http_requests = Counter(
             "ussd_http_requests",
             "HTTP requests answered, by route pattern, method and status class (2xx, 4xx, …)",
@@ -172,6 +186,15 @@ class ServiceMetrics:
         self.backend_circuit.labels(backend, "open" if is_open else "closed").inc()
 
     # the HTTP routes
+
+    def gsup_link(self, event: str) -> None:
+        """The EUSE connector's link to OsmoHLR: connected, failed or lost
+        (``gsup/connector.py``'s ``LinkCounters``)."""
+        self.gsup_links.labels(event).inc()
+
+    def gsup_message(self, direction: str, kind: str) -> None:
+        """One GSUP message in or out, by its session state or what became of it."""
+        self.gsup_messages.labels(direction, kind).inc()
 
     def delivery_reported(self, source: str, delivery: str) -> None:
         """A delivery report (``source``: ``kannel`` or ``jasmin``)."""

@@ -89,6 +89,9 @@ def _cmd_serve(
     workers = getattr(args, "workers", 1)
     if workers < 1:
         raise ValueError("--workers must be at least 1")
+    if workers > 1 and settings.osmocom.enabled:
+        # OsmoHLR routes to one peer per EUSE name: N workers would be N links under it.
+        raise ValueError("[osmocom] enabled takes one process: serve without --workers")
     pin_mmap_threshold()  # argon2's 19 MiB blocks go back to the system (memory.py)
     # Built once, before any fork: menus and the pepper are checked here (a clear error, not
     # one traceback per worker), and the workers share the loaded catalogue's pages.
