@@ -23,9 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
-import signal
 import sys
 import time
 from collections.abc import Callable
@@ -49,6 +47,7 @@ from simulators.billing_wire import (
     read_key,
     reply,
 )
+from simulators.process import stop_on_signals
 from simulators.version import version
 
 DEFAULT_HOST = "127.0.0.1"
@@ -253,11 +252,7 @@ async def _serve(args: argparse.Namespace) -> int:
         record=args.record,
         out=sys.stdout,
     )
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):  # before the line a supervisor waits for
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
+    stop = stop_on_signals()
     try:
         url = await billing.start(args.host, args.port)
     except OSError as exc:

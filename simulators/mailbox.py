@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import io
-import signal
 import sys
 import time
 from email import message_from_bytes
@@ -23,6 +21,8 @@ from email.policy import default
 from typing import Any
 
 from aiohttp import web
+
+from simulators.process import stop_on_signals
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_SMTP_PORT = 8025
@@ -125,6 +125,7 @@ async def _serve(args: argparse.Namespace) -> int:
     mailbox = KeepLetters()
     loop = asyncio.get_running_loop()
     runner: web.AppRunner | None = None
+    stop = stop_on_signals()
     try:
         smtp = await loop.create_server(lambda: SMTP(mailbox), args.host, args.smtp_port)
         where = f"SMTP on {args.host}:{args.smtp_port}"
@@ -140,10 +141,6 @@ async def _serve(args: argparse.Namespace) -> int:
             await runner.cleanup()
         return 2
     print(f"ussd-mailbox: {where}", flush=True)
-    stop = asyncio.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
     try:
         await stop.wait()
     finally:

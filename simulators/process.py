@@ -7,6 +7,7 @@ serve`` with a given environment, polls ``/healthz`` and stops the process after
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
@@ -21,6 +22,18 @@ from typing import IO
 import aiohttp
 
 STARTUP_SECONDS = 15.0
+
+
+def stop_on_signals() -> asyncio.Event:
+    """An event SIGINT or SIGTERM sets: a simulator serves until it is set. Made before the
+    simulator prints the line a supervisor (``make run``, a test) waits for, so a signal
+    that follows the line at once is a clean stop, not the default handler's death."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    return stop
 
 
 def free_port() -> int:

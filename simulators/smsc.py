@@ -28,11 +28,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import io
 import json
 import os
-import signal
 import sys
 import time
 import uuid
@@ -43,6 +41,7 @@ from typing import Any, TextIO
 import aiohttp
 from aiohttp import web
 
+from simulators.process import stop_on_signals
 from simulators.version import version
 from sms.encoding import Encoding
 from sms.segments import count_segments
@@ -301,6 +300,7 @@ async def _serve(args: argparse.Namespace) -> int:
         dlr_delay=args.dlr_delay,
         out=sys.stdout,
     )
+    stop = stop_on_signals()
     try:
         url = await smsc.start(args.host, args.port)
     except OSError as exc:
@@ -308,11 +308,6 @@ async def _serve(args: argparse.Namespace) -> int:
         await smsc.stop()
         return EXIT_ERROR
     print(f"ussd-smsc: sendsms on {url}/cgi-bin/sendsms", flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
     try:
         await stop.wait()
     finally:

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
-import signal
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -20,6 +18,7 @@ from aiohttp import web
 
 from simulators.dialects import Dialect
 from simulators.handset import DEFAULT_TIMEOUT, DEFAULT_URL, EXIT_ERROR, EXIT_OK, SECRET_ENV
+from simulators.process import stop_on_signals
 from simulators.web.app import create_app
 from simulators.web.config import WebConfig
 from simulators.web.phones import GatewayLink
@@ -87,6 +86,7 @@ def main(argv: list[str]) -> int:
 async def _serve(config: WebConfig, host: str, port: int) -> int:
     runner = web.AppRunner(create_app(config), access_log=None)
     await runner.setup()
+    stop = stop_on_signals()
     try:
         await web.TCPSite(runner, host, port).start()
     except OSError as exc:
@@ -98,11 +98,6 @@ async def _serve(config: WebConfig, host: str, port: int) -> int:
         f"Web handset on http://{bound_host}:{bound_port}/ (gateway {config.gateway.url})",
         flush=True,
     )
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
     try:
         await stop.wait()
     finally:
