@@ -58,6 +58,18 @@ _DEFAULT, _SMS, _CODES, _ACCOUNT = Settings(), SmsSettings(), CodeSettings(), Ac
 _OSMOCOM = OsmocomSettings()
 
 
+def not_below(key: str, *, than: str) -> Any:
+    """A section's check that ``key`` is not less than ``than`` (a key declared before it)."""
+
+    def check(cls: type[BaseModel], value: float, info: ValidationInfo) -> float:
+        least = info.data.get(than)
+        if least is not None and value < least:
+            raise ValueError(f"must not be less than {than} ({least:g})")
+        return value
+
+    return field_validator(key)(classmethod(check))
+
+
 class Section(BaseModel):
     """A closed, strict, frozen table of the file."""
 
@@ -93,13 +105,7 @@ class SessionsSection(Section):
         _DEFAULT.session_total
     )
 
-    @field_validator("total_seconds")
-    @classmethod
-    def _not_below_idle(cls, total: float, info: ValidationInfo) -> float:
-        idle = info.data.get("idle_seconds")
-        if idle is not None and total < idle:
-            raise ValueError(f"must not be less than idle_seconds ({idle:g})")
-        return total
+    _total_not_below_idle = not_below("total_seconds", than="idle_seconds")
 
 
 class DialectsSection(Section):
@@ -210,13 +216,7 @@ class AccountSection(Section):
     smtp_tls: Annotated[bool, Field(validate_default=True)] = _ACCOUNT.smtp_tls
     portal_url: Url = _ACCOUNT.portal_url
 
-    @field_validator("session_total_seconds")
-    @classmethod
-    def _not_below_idle(cls, total: float, info: ValidationInfo) -> float:
-        idle = info.data.get("session_idle_seconds")
-        if idle is not None and total < idle:
-            raise ValueError(f"must not be less than session_idle_seconds ({idle:g})")
-        return total
+    _total_not_below_idle = not_below("session_total_seconds", than="session_idle_seconds")
 
     @field_validator("smtp_tls")
     @classmethod
@@ -275,13 +275,7 @@ class OsmocomSection(Section):
     ping_seconds: Annotated[float, seconds(300)] = _OSMOCOM.ping_seconds
     max_ussd_octets: Annotated[int, Field(ge=32, le=160)] = _OSMOCOM.max_ussd_octets
 
-    @field_validator("reconnect_max_seconds")
-    @classmethod
-    def _not_below_min(cls, most: float, info: ValidationInfo) -> float:
-        least = info.data.get("reconnect_min_seconds")
-        if least is not None and most < least:
-            raise ValueError(f"must not be less than reconnect_min_seconds ({least:g})")
-        return most
+    _max_not_below_min = not_below("reconnect_max_seconds", than="reconnect_min_seconds")
 
 
 class Document(Section):
