@@ -9,7 +9,7 @@ DEMO_DIR ?= var/demo
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: run reset-demo test install check-menus clean bench bench-hop bench-machine bench-profile bench-quick bench-quick-pg
+.PHONY: run reset-demo test install check-menus clean bench bench-hop bench-machine bench-profile bench-quick bench-quick-pg bench-backend
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -91,6 +91,11 @@ bench-profile: $(TEST_STAMP)
 	$(BIN)/python -m bench.profile
 
 # The gateway alone at 50 and 200 handsets: run before and after an optimisation.
+# What a menu's back-end call adds to a hop: *100# (one call to ussd-billing) against
+# *141*3*6# (none), one client, real processes.
+bench-backend: $(TEST_STAMP)
+	$(BIN)/python -m bench.backend_cost --rounds 300
+
 bench-quick: $(TEST_STAMP)
 	$(BIN)/python -m bench.quick --seconds 8 --workers $(or $(BENCH_WORKERS),1)
 
