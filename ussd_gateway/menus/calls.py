@@ -79,12 +79,17 @@ class CallSpec:
         return self.method in CHANGING
 
     def path_for(self, values: Values) -> str:
-        """The path with its placeholders filled, each value percent-encoded whole."""
-        return PLACEHOLDER.sub(lambda m: quote(shown(values.get(m.group(1))), safe=""), self.path)
+        """The path with its placeholders filled, each value percent-encoded whole, its dots
+        too: a typed ``..`` is a segment's text, never a step up the back-end's paths."""
+        return PLACEHOLDER.sub(lambda m: _segment(values.get(m.group(1))), self.path)
 
     def body_for(self, values: Values) -> dict[str, Any] | None:
         """The JSON body with its placeholders filled (``None``: no body)."""
         return None if self.body is None else {k: _filled(v, values) for k, v in self.body.items()}
+
+
+def _segment(value: Any) -> str:
+    return quote(shown(value), safe="").replace(".", "%2E")
 
 
 def _filled(template: Any, values: Values) -> Any:

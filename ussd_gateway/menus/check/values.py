@@ -19,10 +19,13 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from statemachine import StateChart
+
 from ..callbacks import ACTIONS, GUARDS
 from ..calls import FIELD_PATH, METHODS, OnFailure
 from ..expressions import ExpressionError, compile_guard
 from ..messages import PLACEHOLDER
+from ..model import MenuModel
 from ..source import PathKey
 from ..values import BUILTINS, KEY
 from .context import Context
@@ -31,6 +34,10 @@ from .structure import check_keys
 _CALL_KEYS = frozenset({"backend", "method", "path", "body", "save", "on_failure"})
 NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
 """A value, guard or call name: lower case, as the other names of a menu file."""
+_MODEL_STATE = frozenset({"state", "subscriber", "data", "services", "changes", "notice"})
+_TAKEN = frozenset(dir(MenuModel)) | frozenset(dir(StateChart)) | _MODEL_STATE
+"""Names a guard or call may not take: the machine resolves a callback name on itself and
+on the model, so ``send``, ``data`` or ``reset`` would replace what the engine relies on."""
 _RESERVED = BUILTINS | GUARDS | ACTIONS | {KEY}
 
 
@@ -101,6 +108,9 @@ def _check_guards(ctx: Context, guards: Any) -> None:
         if name in GUARDS or name in ACTIONS or name in ctx.own_calls or name in BUILTINS:
             ctx.add(where, f"guard name {name!r} is already a built-in guard, action or call")
             continue
+        if name in _TAKEN:
+            ctx.add(where, f"guard name {name!r} is taken by the machine or its model")
+            continue
         if not isinstance(source, str):
             ctx.add(where, f"guard {name!r} must be an expression in quotes")
             continue
@@ -128,6 +138,9 @@ def _check_calls(ctx: Context, calls: Any) -> None:
             continue
         if name in GUARDS or name in ACTIONS or name in BUILTINS:
             ctx.add(where, f"call name {name!r} is already a built-in guard or action")
+            continue
+        if name in _TAKEN:
+            ctx.add(where, f"call name {name!r} is taken by the machine or its model")
             continue
         if not isinstance(spec, Mapping):
             ctx.add(where, f"call {name!r} must be a mapping with backend, method and path")
