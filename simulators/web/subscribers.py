@@ -25,5 +25,6 @@ SHORTCUTS: Final = (
     ("*141*3*6*1#", "close access (straight to the confirmation)"),
     ("*141*3*6*2#", "open access (straight to the PUK1 prompt)"),
     ("*141*0#", "set the password"),
+    ("*100#", "balance and services (make run: the billing simulator's back-end)"),
 )
 """(code, what it does): the README's codes, one click each."""
