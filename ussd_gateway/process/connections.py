@@ -34,7 +34,6 @@ import resource
 import signal
 import socket
 import time
-from collections.abc import Iterator
 from http import HTTPStatus
 from typing import Any
 
@@ -233,27 +232,32 @@ def serve(app: web.Application, sockets: list[socket.socket]) -> None:
         finally:
             _cancel_rest(loop)
             loop.run_until_complete(loop.shutdown_asyncgens())
-            with _late_stops_ignored():
-                loop.close()
+            _ignore_signals_from_now(loop)
+            loop.close()
             asyncio.set_event_loop(None)
 
 
-_STOPS = {signal.SIGINT, signal.SIGTERM}
+_QUIETED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
-@contextlib.contextmanager
-def _late_stops_ignored() -> Iterator[None]:
-    """Closing the loop puts back Python's own SIGINT handler (``KeyboardInterrupt``) and
-    closes the wakeup descriptor; a second Ctrl-C (the terminal's, after the supervisor's)
-    landing then is a traceback and exit 1 after a clean drain. The process has stopped
-    once: the stops wait (blocked) while the loop closes, and are ignored after."""
-    signal.pthread_sigmask(signal.SIG_BLOCK, _STOPS)
-    try:
-        yield
-    finally:
-        for signum in _STOPS:
-            signal.signal(signum, signal.SIG_IGN)
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPS)
+def _ignore_signals_from_now(loop: asyncio.AbstractEventLoop) -> None:
+    """The process has stopped once: later stops and reloads are dropped by the kernel.
+
+    Done before ``loop.close()``, which closes its wakeup socket first and removes the
+    handlers after: a signal in between, taken by any thread (aiosqlite's, the executor's),
+    writes to a closed descriptor ("Exception ignored when trying to write to the signal
+    wakeup fd"), and removing the SIGINT handler puts back Python's ``KeyboardInterrupt``.
+    Here each handler goes while the socket is open, and is replaced by SIG_IGN at once; a
+    SIGINT landing between the two raises in this loop, which only goes round again.
+    """
+    for signum in _QUIETED:
+        while True:
+            try:
+                loop.remove_signal_handler(signum)  # False when it was not there: idempotent
+                signal.signal(signum, signal.SIG_IGN)
+                break
+            except KeyboardInterrupt:
+                continue
 
 
 def _cancel_rest(loop: asyncio.AbstractEventLoop) -> None:
