@@ -74,7 +74,10 @@ async def test_ussd_load_against_a_seeded_demo_is_clean(
             handsets=4,
             seconds=1.0,
             warmup=0.2,
-            subscribers=40,
+            # Two subscribers a handset: its walk comes back to one it closed after two
+            # dialogues and opens it, however slow the machine (with 40 a slow CI machine
+            # closed ten a handset in the second and never came back to open one).
+            subscribers=8,
         )
         summary = (await load.run_load(config)).summary()
     finally:
