@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from state.errors import InvalidMsisdn
@@ -51,6 +51,10 @@ class NumberingPlan:
     """The operator's own ranges, the first digits of the national number: ``("25", "29")``."""
     name: str = ""
     """An adjective for messages ("Belarusian"); empty: the messages name the country code."""
+    kept_when_masked: int = field(init=False, repr=False, compare=False)
+    """Leading digits a masked number keeps: the country code and the (shortest) range."""
+    trunks_longest_first: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    """The trunk prefixes in the order a spelling is read against them."""
 
     def __post_init__(self) -> None:
         cc, ranges, trunks = self.country_code, self.operator_ranges, self.trunk_prefixes
@@ -83,16 +87,16 @@ class NumberingPlan:
         for t in trunks:
             if t.startswith(cc) or cc.startswith(t):
                 raise ValueError(f"trunk prefix {t} overlaps the country code {cc}")
+        # Derived once: every hop masks a number and normalises one (frozen: set directly).
+        kept = len(cc) + min(len(r) for r in ranges)
+        object.__setattr__(self, "kept_when_masked", kept)
+        longest_first = tuple(sorted(trunks, key=len, reverse=True))
+        object.__setattr__(self, "trunks_longest_first", longest_first)
 
     @property
     def own_prefixes(self) -> tuple[str, ...]:
         """The operator's ranges as key prefixes: ``("37525", "37529", …)``."""
         return tuple(self.country_code + r for r in self.operator_ranges)
-
-    @property
-    def kept_when_masked(self) -> int:
-        """Leading digits a masked number keeps: the country code and the (shortest) range."""
-        return len(self.country_code) + min(len(r) for r in self.operator_ranges)
 
     def refusal(self) -> str:
         """What a number of ours is, for :class:`InvalidMsisdn` messages."""
@@ -187,7 +191,7 @@ def _national(digits: str, plan: NumberingPlan) -> str:
     one reading and the plan's checks guarantee no range starts like a prefix.
     """
     cc = plan.country_code
-    trunks = sorted(plan.trunk_prefixes, key=len, reverse=True)
+    trunks = plan.trunks_longest_first
     if digits.startswith(cc):
         national = digits[len(cc) :]
         if trunks:

@@ -33,6 +33,7 @@ from support import (
 
 from simulators.handset import Handset
 from state.credentials import Pepper
+from state.msisdn import current_plan, install_plan
 from state.sqlite import SqliteStore
 from ussd_gateway.app import create_app
 from ussd_gateway.config import CodeSettings, Secret, Settings, SmsSettings
@@ -153,6 +154,15 @@ def handset(gateway: TestServer, http: aiohttp.ClientSession, dialect: str) -> H
         )
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _plan_put_back() -> Iterator[None]:
+    """``create_app`` installs its settings' numbering plan for the process (an equal copy of
+    the default, read from a file, is another object): each test gets back the plan it had."""
+    previous = current_plan()
+    yield
+    install_plan(previous)
 
 
 @pytest.fixture(autouse=True)

@@ -36,7 +36,7 @@ import aiohttp
 import structlog
 from yarl import URL
 
-from ussd_gateway.backends.breaker import Breaker
+from ussd_gateway.backends.breaker import Breaker, BreakerState
 from ussd_gateway.backends.counters import NO_COUNTERS, BackendCounters
 from ussd_gateway.config.settings import BackendSettings
 from ussd_gateway.menus.calls import CallContext, CallOutcome, CallResult, CallSpec, saved_fields
@@ -127,14 +127,14 @@ class HttpCaller:
         else:
             timeout = min(backend.settings.timeout, context.deadline - started)
             status, result, outcome = await self._request(backend, spec, values, context, timeout)
-            was_open = backend.breaker.state.value != "closed"
+            breaker = backend.breaker
+            was_closed = breaker.state is BreakerState.CLOSED
             if outcome in ("ok", "refused"):
-                backend.breaker.answered()
+                breaker.answered()
             else:
-                backend.breaker.failed()
-            is_open = backend.breaker.state.value != "closed"
-            if was_open != is_open:
-                self.counters.circuit(backend.name, is_open)
+                breaker.failed()
+            if was_closed != (breaker.state is BreakerState.CLOSED):
+                self.counters.circuit(backend.name, was_closed)  # it opened, or closed again
         elapsed = time.monotonic() - started
         self.counters.call_made(spec.backend, outcome, elapsed)
         log.info(

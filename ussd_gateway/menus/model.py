@@ -113,6 +113,7 @@ class MenuModel:
         self.notice: Notice | None = None
         self._outcome: str | None = None
         self._call: CallOutcome | None = None
+        self._values: dict[str, Any] | None = None
         if KEY in data:  # its own copy: the session as read stays as read
             data[KEY] = dict(data[KEY])
 
@@ -123,8 +124,13 @@ class MenuModel:
         return values
 
     def values(self) -> dict[str, Any]:
-        """What this hop's texts, paths and guards read."""
-        return template_values(self.saved, msisdn=self.subscriber.msisdn, lang=self.services.lang)
+        """What this hop's texts, paths and guards read (gathered once until a save: an
+        eventless state may ask several guards in a row)."""
+        if self._values is None:
+            self._values = template_values(
+                self.saved, msisdn=self.subscriber.msisdn, lang=self.services.lang
+            )
+        return self._values
 
     # --- guards ------------------------------------------------------------------
     # Properties: the machine reads them as attributes, with no call signature to bind.
@@ -260,6 +266,7 @@ class MenuModel:
     def save(self, name: str, value: Any) -> None:
         """Keep ``value`` under ``name`` for the rest of the session."""
         self.data.setdefault(KEY, {})[name] = value
+        self._values = None
 
     async def _run_call(self, spec: CallSpec) -> None:
         services = self.services

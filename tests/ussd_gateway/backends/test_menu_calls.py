@@ -155,21 +155,26 @@ def _settings(settings: Settings, tmp_path: Path, url: str, **backend: Any) -> S
 
 
 @pytest.fixture
-async def phone(
+async def gateway_url(
     settings: Settings,
     store: SqliteStore,
     clock: FakeClock,
     bank: tuple[Bank, TestServer],
     tmp_path: Path,
-    http: aiohttp.ClientSession,
-) -> AsyncIterator[Handset]:
+) -> AsyncIterator[str]:
+    """The gateway with the bank as back-end ``bank``."""
     _, server = bank
     configured = _settings(settings, tmp_path, str(server.make_url("")))
     gateway = TestServer(create_app(configured, clock=clock), host="127.0.0.1")
     await gateway.start_server()
-    yield Handset(http, url=str(gateway.make_url("")), msisdn=OPEN_RU.msisdn,
-                  dialect="native", secret=SECRETS["native"])  # fmt: skip
+    yield str(gateway.make_url("")).rstrip("/")
     await gateway.close()
+
+
+@pytest.fixture
+def phone(gateway_url: str, http: aiohttp.ClientSession) -> Handset:
+    return Handset(http, url=gateway_url, msisdn=OPEN_RU.msisdn, dialect="native",
+                   secret=SECRETS["native"])  # fmt: skip
 
 
 async def test_values_flow_from_the_back_end_to_the_screen_and_back(
@@ -270,7 +275,10 @@ async def test_connection_refused_is_an_apology(
 
 
 async def test_a_repeated_hop_never_repeats_a_call(
-    phone: Handset, bank: tuple[Bank, TestServer], http: aiohttp.ClientSession
+    phone: Handset,
+    bank: tuple[Bank, TestServer],
+    http: aiohttp.ClientSession,
+    gateway_url: str,
 ) -> None:
     """The same hop sent twice while its call is under way (a USSD centre's resend): one
     call reaches the back-end, both get the one answer."""
@@ -278,11 +286,11 @@ async def test_a_repeated_hop_never_repeats_a_call(
     await phone.dial("*150#")
     state.delay = 0.3
     assert phone.state is not None
-    request = phone.codec.request(phone.state, _continue(), "10", secret=SECRETS["native"])
+    request = phone.codec.request(phone.state, Op.CONTINUE, "10", secret=SECRETS["native"])
     assert request is not None
 
     async def send() -> str:
-        async with http.request(request.method, phone_url(phone) + request.path,
+        async with http.request(request.method, gateway_url + request.path,
                                 data=request.body, headers=dict(request.headers)) as response:  # fmt: skip
             return await response.text()
 
@@ -321,14 +329,6 @@ async def test_one_log_line_per_call_without_values_or_credential(
     ]
     text = json.dumps(lines)
     assert OPEN_RU.msisdn not in text and TOKEN not in text and '"42"' not in text
-
-
-def _continue() -> Op:
-    return Op.CONTINUE
-
-
-def phone_url(phone: Handset) -> str:
-    return str(phone._url)
 
 
 async def _sessions(store: SqliteStore) -> list[dict[str, Any]]:
