@@ -158,13 +158,15 @@ class BillingSimulator:
 
     async def _orders(self, request: web.Request) -> web.Response:
         msisdn = request.query.get("msisdn")
-        if msisdn is not None and not valid_msisdn(msisdn):
-            raise Refusal(400, "bad_request", "msisdn: 9-15 digits")
-        return reply(*self.ledger.orders_json(msisdn))
+        return reply(*self.ledger.orders_json(None if msisdn is None else _checked(msisdn)))
 
 
 def _msisdn(request: web.Request) -> str:
-    msisdn = request.match_info["msisdn"]
+    return _checked(request.match_info["msisdn"])
+
+
+def _checked(msisdn: str) -> str:
+    """``msisdn`` if it is 9-15 digits; else a 400 refusal."""
     if not valid_msisdn(msisdn):
         raise Refusal(400, "bad_request", "msisdn: 9-15 digits")
     return msisdn
