@@ -147,14 +147,16 @@ class BillingSimulator:
         if answer is None:
             answer = self.ledger.order(key, msisdn, service_id, action)
             status, body = answer
-            if status == 200 and self.out is not None:
-                print(
+            if status == 200:
+                self._say(
                     f"order {body['order']}: {action} {service_id} for {mask_msisdn(msisdn)}"
-                    f" accepted, balance {body['balance']:.2f}",
-                    file=self.out,
-                    flush=True,
+                    f" accepted, balance {body['balance']:.2f}"
                 )
         return reply(*answer)
+
+    def _say(self, line: str) -> None:
+        if self.out is not None:
+            print(line, file=self.out, flush=True)
 
     async def _orders(self, request: web.Request) -> web.Response:
         msisdn = request.query.get("msisdn")
