@@ -147,24 +147,28 @@ class BillingSimulator:
         if answer is None:
             answer = self.ledger.order(key, msisdn, service_id, action)
             status, body = answer
-            if status == 200 and self.out is not None:
-                print(
+            if status == 200:
+                self._say(
                     f"order {body['order']}: {action} {service_id} for {mask_msisdn(msisdn)}"
-                    f" accepted, balance {body['balance']:.2f}",
-                    file=self.out,
-                    flush=True,
+                    f" accepted, balance {body['balance']:.2f}"
                 )
         return reply(*answer)
 
+    def _say(self, line: str) -> None:
+        if self.out is not None:
+            print(line, file=self.out, flush=True)
+
     async def _orders(self, request: web.Request) -> web.Response:
         msisdn = request.query.get("msisdn")
-        if msisdn is not None and not valid_msisdn(msisdn):
-            raise Refusal(400, "bad_request", "msisdn: 9-15 digits")
-        return reply(*self.ledger.orders_json(msisdn))
+        return reply(*self.ledger.orders_json(None if msisdn is None else _checked(msisdn)))
 
 
 def _msisdn(request: web.Request) -> str:
-    msisdn = request.match_info["msisdn"]
+    return _checked(request.match_info["msisdn"])
+
+
+def _checked(msisdn: str) -> str:
+    """``msisdn`` if it is 9-15 digits; else a 400 refusal."""
     if not valid_msisdn(msisdn):
         raise Refusal(400, "bad_request", "msisdn: 9-15 digits")
     return msisdn

@@ -149,12 +149,17 @@ def _mapping(
     if keys is not None:
         for key in keys:
             if key not in value:
-                raise BillingDataError(source, f"{where}.{key}".removeprefix("(top)."), "missing")
+                raise BillingDataError(source, _child(where, key), "missing")
         for key in value:
             if key not in keys:
-                name = f"{where}.{key}".removeprefix("(top).")
-                raise BillingDataError(source, name, f"unknown key (known: {', '.join(keys)})")
+                known = ", ".join(keys)
+                raise BillingDataError(source, _child(where, key), f"unknown key (known: {known})")
     return value
+
+
+def _child(where: str, key: object) -> str:
+    """The dotted path of ``key`` under ``where`` (a top-level key is its own name)."""
+    return f"{where}.{key}".removeprefix("(top).")
 
 
 def _text(source: str, where: str, value: object) -> str:

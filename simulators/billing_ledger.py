@@ -12,7 +12,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from simulators.billing_data import BillingData
 from simulators.billing_rules import (
@@ -29,6 +29,8 @@ from simulators.billing_rules import (
 IDEMPOTENCY_KEYS_KEPT = 10_000
 Answer = tuple[int, dict[str, Any]]
 """An HTTP status and its JSON body."""
+UNKNOWN_SUBSCRIBER: Answer = (404, {"reason": "unknown_subscriber"})
+UNKNOWN_SERVICE: Answer = (404, {"reason": "unknown_service"})
 
 
 @dataclass
@@ -67,6 +69,11 @@ class _Account:
     connected: set[str] = field(default_factory=set)
 
 
+class _Found(NamedTuple):
+    account: _Account
+    service: Service
+
+
 @dataclass(frozen=True)
 class _Remembered:
     request: tuple[str, str, str]
@@ -96,7 +103,7 @@ class Ledger:
         """``GET /subscribers/{msisdn}``."""
         account = self._account(msisdn)
         if account is None:
-            return 404, {"reason": "unknown_subscriber"}
+            return UNKNOWN_SUBSCRIBER
         s = account.subscriber
         return 200, {
             "msisdn": s.msisdn,
@@ -112,7 +119,7 @@ class Ledger:
         """``GET /subscribers/{msisdn}/services``."""
         account = self._account(msisdn)
         if account is None:
-            return 404, {"reason": "unknown_subscriber"}
+            return UNKNOWN_SUBSCRIBER
         connected = [s for s in self.data.services if s.id in account.connected]
         return 200, {
             "services": [self._service_json(account, s) for s in self.data.services],
@@ -123,12 +130,10 @@ class Ledger:
 
     def service_of(self, msisdn: str, service_id: str) -> Answer:
         """``GET /subscribers/{msisdn}/services/{service_id}``."""
-        account = self._account(msisdn)
-        if account is None:
-            return 404, {"reason": "unknown_subscriber"}
-        service = self.services.get(service_id)
-        if service is None:
-            return 404, {"reason": "unknown_service"}
+        found = self._account_and_service(msisdn, service_id)
+        if not isinstance(found, _Found):
+            return found
+        account, service = found
         body = self._service_json(account, service)
         return 200, {**body, "name_ru": service.name_ru, "name_en": service.name_en}
 
@@ -159,12 +164,10 @@ class Ledger:
         return answer
 
     def _order(self, key: str, msisdn: str, service_id: str, action: Action) -> Answer:
-        account = self._account(msisdn)
-        if account is None:
-            return 404, {"reason": "unknown_subscriber"}
-        service = self.services.get(service_id)
-        if service is None:
-            return 404, {"reason": "unknown_service"}
+        found = self._account_and_service(msisdn, service_id)
+        if not isinstance(found, _Found):
+            return found
+        account, service = found
         decision = decide(self._snapshot(account, service), action)
         if isinstance(decision, Refused):
             return 409, {"reason": decision.reason}
@@ -203,6 +206,15 @@ class Ledger:
             self._apply_due(msisdn)
         return account
 
+    def _account_and_service(self, msisdn: str, service_id: str) -> _Found | Answer:
+        account = self._account(msisdn)
+        if account is None:
+            return UNKNOWN_SUBSCRIBER
+        service = self.services.get(service_id)
+        if service is None:
+            return UNKNOWN_SERVICE
+        return _Found(account, service)
+
     def _apply_due(self, msisdn: str | None) -> None:
         now = self.clock()
         due = [
@@ -219,25 +231,27 @@ class Ledger:
                 connected.discard(order.service)
             order.effective = True
 
-    def _snapshot(self, account: _Account, service: Service) -> Snapshot:
+    def _pending_action(self, account: _Account, service: Service) -> Action | None:
         pending = self._pending.get((account.subscriber.msisdn, service.id))
+        return pending.action if pending else None
+
+    def _snapshot(self, account: _Account, service: Service) -> Snapshot:
         return Snapshot(
             plan=account.subscriber.plan,
             status=account.subscriber.status,
             balance_cents=account.balance_cents,
             service=service,
             connected=service.id in account.connected,
-            pending=pending.action if pending else None,
+            pending=self._pending_action(account, service),
         )
 
     def _service_json(self, account: _Account, service: Service) -> dict[str, Any]:
-        pending = self._pending.get((account.subscriber.msisdn, service.id))
         return {
             "id": service.id,
             "name": {"ru": service.name_ru, "en": service.name_en},
             "price": money(service.price_cents),
             "connected": service.id in account.connected,
-            "pending": pending.action if pending else None,
+            "pending": self._pending_action(account, service),
         }
 
 

@@ -101,9 +101,7 @@ def decide(snapshot: Snapshot, action: Action) -> Decision:
         return Refused("already_connected")
     if action == "disconnect" and not snapshot.connected:
         return Refused("not_connected")
-    if action == "disconnect":
-        return Accepted(0)
-    if snapshot.plan == "contract":
+    if action == "disconnect" or snapshot.plan == "contract":
         return Accepted(0)
     if snapshot.balance_cents < snapshot.service.price_cents:
         return Refused("insufficient_balance")

@@ -18,7 +18,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 from support import FakeClock
 
-from simulators.billing import BillingSimulator
+from simulators.billing import DEFAULT_TOKEN, TOKEN_ENV, BillingSimulator, _parser, _token
 
 TOKEN = "billing-test-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -710,3 +710,26 @@ async def test_console_script_version() -> None:
     """--version prints the package's version."""
     code, out, _ = await _run("--version")
     assert code == 0 and out.startswith("ussd-billing ")
+
+
+def test_the_token_comes_from_the_file_then_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--token-file wins over $USSD_BILLING_TOKEN, which wins over the demo default; the
+    source is named, never the token."""
+    token_file = tmp_path / "token"
+    token_file.write_text(" file-token \n", encoding="utf-8")
+    monkeypatch.delenv(TOKEN_ENV, raising=False)
+    assert _token(_parser().parse_args(["serve"])) == (DEFAULT_TOKEN, "the demo default")
+    monkeypatch.setenv(TOKEN_ENV, "env-token")
+    assert _token(_parser().parse_args(["serve"])) == ("env-token", f"${TOKEN_ENV}")
+    with_file = _parser().parse_args(["serve", "--token-file", str(token_file)])
+    assert _token(with_file) == ("file-token", "--token-file")
+
+
+async def test_console_script_empty_token_file_exits_2(tmp_path: Path) -> None:
+    """An empty --token-file is one line on stderr and exit status 2, before listening."""
+    empty = tmp_path / "token"
+    empty.write_text("\n", encoding="utf-8")
+    code, out, err = await _run("serve", "--port", "0", "--token-file", str(empty))
+    assert (code, out, err) == (2, "", f"ussd-billing: {empty} is empty\n")

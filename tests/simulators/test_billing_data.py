@@ -59,30 +59,26 @@ def test_a_file_replaces_the_demo(tmp_path: Path) -> None:
     assert list(data.subscribers) == ["375291000001"] and data.services[0].price_cents == 500
 
 
+SUB = "subscribers.375291000001"
+"""The dotted path of GOOD's one subscriber."""
+
+
 @pytest.mark.parametrize(
     ("old", "new", "key"),
     [
         ("currency: BYN\n", "", "currency"),
-        ("    tariff: Comfort\n", "", "subscribers.375291000001.tariff"),
-        (
-            "    plan: prepaid\n",
-            "    plan: prepaid\n    colour: red\n",
-            "subscribers.375291000001.colour",
-        ),
-        ("plan: prepaid", "plan: payg", "subscribers.375291000001.plan"),
-        ("status: active", "status: yes", "subscribers.375291000001.status"),
-        ("balance: 12.50", "balance: 12.505", "subscribers.375291000001.balance"),
-        ("balance: 12.50", "balance: -1", "subscribers.375291000001.balance"),
-        ("balance: 12.50", "balance: '12.50'", "subscribers.375291000001.balance"),
-        ("balance: 12.50", "balance: .inf", "subscribers.375291000001.balance"),
-        (
-            "traffic_left_mb: 1536",
-            "traffic_left_mb: 1.5",
-            "subscribers.375291000001.traffic_left_mb",
-        ),
-        ("connected: [social]", "connected: [tv]", "subscribers.375291000001.connected"),
-        ("connected: [social]", "connected: social", "subscribers.375291000001.connected"),
-        ('"375291000001":', "375291000001:", "subscribers.375291000001"),
+        ("    tariff: Comfort\n", "", f"{SUB}.tariff"),
+        ("    plan: prepaid\n", "    plan: prepaid\n    colour: red\n", f"{SUB}.colour"),
+        ("plan: prepaid", "plan: payg", f"{SUB}.plan"),
+        ("status: active", "status: yes", f"{SUB}.status"),
+        *[
+            ("balance: 12.50", f"balance: {bad}", f"{SUB}.balance")
+            for bad in ("12.505", "-1", "'12.50'", ".inf")
+        ],
+        ("traffic_left_mb: 1536", "traffic_left_mb: 1.5", f"{SUB}.traffic_left_mb"),
+        ("connected: [social]", "connected: [tv]", f"{SUB}.connected"),
+        ("connected: [social]", "connected: social", f"{SUB}.connected"),
+        ('"375291000001":', "375291000001:", SUB),
         ('"375291000001":', '"+375291000001":', "subscribers.+375291000001"),
         ("price: 5.00}", "price: five}", "services.social.price"),
         ("en: Unlimited social apps, ", "", "services.social.en"),
