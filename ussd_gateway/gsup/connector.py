@@ -90,7 +90,7 @@ class EuseConnector:
         self.counters: LinkCounters = counters or NoCounters()
         self.clock = clock
         self.gsup = GsupLink(
-            link, on_message=self._message, on_lost=self._cut, counters=counters, clock=clock
+            link, on_message=self._message, on_lost=self._cut, counters=self.counters, clock=clock
         )
         self._sessions: dict[tuple[str, int], _Live] = {}
         self._locks = KeyedLocks()
