@@ -208,11 +208,23 @@ class GsupHandset:
             ies.append({"supplementary_service_info": info})
         return [*ies, {"message_class": "ussd"}]
 
-    async def dial(self, code: str) -> GsupScreen:
-        """BEGIN a session with the dialled ``code``."""
+    @property
+    def prompt(self) -> int | None:
+        """The invoke id of the network's last unstructuredSS-Request (what an answer
+        answers), None before any."""
+        return self._prompt
+
+    def new_session(self) -> int:
+        """Leave the session before (if any) and take a new session id, its messages
+        received from here on (``dial`` does it; a test sending a raw BEGIN calls it)."""
         if self.session_id is not None:
             self.core.close_session(self.imsi, self.session_id)
         self.session_id, self._inbox = self.core.open_session(self.imsi)
+        return self.session_id
+
+    async def dial(self, code: str) -> GsupScreen:
+        """BEGIN a session with the dialled ``code``."""
+        self.new_session()
         self.core.send("PROC_SS_REQUEST", self._ies("begin", pssr_invoke(1, code)))
         return await self.receive()
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
-from hlr_harness import OsmoHlr, free_loopback, imsi_of, require_osmo_hlr
-from support import SUBSCRIBERS
+from hlr_harness import OsmoHlr, provisioned_hlr
 
 from simulators.gsup import GsupCore
 
@@ -21,15 +20,8 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture(scope="module")
 def hlr(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OsmoHlr]:
     """One OsmoHLR a module, every seeded subscriber provisioned with its test IMSI."""
-    binary = require_osmo_hlr()
-    server = OsmoHlr(binary, tmp_path_factory.mktemp("osmo-hlr"), free_loopback())
-    server.start()
-    try:
-        for subscriber in SUBSCRIBERS:
-            server.provision(imsi_of(subscriber.msisdn), subscriber.msisdn)
+    with provisioned_hlr(tmp_path_factory.mktemp("osmo-hlr")) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

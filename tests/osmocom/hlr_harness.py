@@ -20,12 +20,14 @@ import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
 import pytest
-from support import PEPPER_HEX, SECRETS
+from support import PEPPER_HEX, SECRETS, SUBSCRIBERS
 
 from simulators.gsup import GsupHandset, GsupScreen
 
@@ -169,6 +171,20 @@ class OsmoHlr:
         if msisdn is not None:
             answer = self.ctrl(f"SET 2 subscriber.by-imsi-{imsi}.msisdn {msisdn}")
             assert answer.endswith(" OK"), answer
+
+
+@contextmanager
+def provisioned_hlr(directory: Path, guard_timeout: int = 30) -> Iterator[OsmoHlr]:
+    """An OsmoHLR on a free loopback address, every seeded subscriber provisioned with its
+    test IMSI; stopped after the block (skips without ``osmo-hlr``: :func:`require_osmo_hlr`)."""
+    server = OsmoHlr(require_osmo_hlr(), directory, free_loopback(), guard_timeout)
+    server.start()
+    try:
+        for subscriber in SUBSCRIBERS:
+            server.provision(imsi_of(subscriber.msisdn), subscriber.msisdn)
+        yield server
+    finally:
+        server.stop()
 
 
 def _read(s: socket.socket, count: int) -> bytes:

@@ -81,7 +81,7 @@ async def test_malformed_facility_gets_a_clean_error(
         good = pssr_invoke(1, "*141*3*6#")
         bad = good[:9] + b"\x7f" + good[10:]  # the USSD-Arg SEQUENCE's length: 127
         phone = core.handset(imsi_of(OPEN_RU.msisdn))
-        phone.session_id, phone._inbox = core.open_session(phone.imsi)
+        phone.new_session()
         await phone.send_raw("begin", bad)
         refused = await phone.receive()
         assert refused.ends and refused.error == FACILITY_NOT_SUPPORTED

@@ -9,15 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hlr_harness import (
-    OsmoHlr,
-    free_loopback,
-    gateway_env,
-    imsi_of,
-    require_osmo_hlr,
-    wait_euse_up,
-)
-from support import OPEN_EN, SUBSCRIBERS
+from hlr_harness import OsmoHlr, gateway_env, imsi_of, provisioned_hlr, wait_euse_up
+from support import OPEN_EN
 
 from simulators.gsup import GsupCore
 from simulators.process import gateway_process
@@ -32,16 +25,8 @@ GUARD = 1
 @pytest.fixture(scope="module")
 def hlr(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OsmoHlr]:
     """This module's OsmoHLR, with a one-second guard timer."""
-    server = OsmoHlr(
-        require_osmo_hlr(), tmp_path_factory.mktemp("osmo-hlr"), free_loopback(), GUARD
-    )
-    server.start()
-    try:
-        for subscriber in SUBSCRIBERS:
-            server.provision(imsi_of(subscriber.msisdn), subscriber.msisdn)
+    with provisioned_hlr(tmp_path_factory.mktemp("osmo-hlr"), GUARD) as server:
         yield server
-    finally:
-        server.stop()
 
 
 async def test_guard_timeout_on_a_slow_subscriber(

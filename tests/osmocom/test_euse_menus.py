@@ -168,9 +168,9 @@ async def test_a_repeated_answer_is_applied_once(
     the current screen — the engine's duplicate rules, as on every dialect."""
     phone = core.handset(imsi_of(CLOSED_SELF.msisdn))
     await phone.dial("*141*3*6#")
-    menu_prompt = phone._prompt
+    menu_prompt = phone.prompt
     ask = await phone.send("2")
-    wrong = ussr_result(phone._prompt or 0, WRONG_PUKS[1])
+    wrong = ussr_result(phone.prompt or 0, WRONG_PUKS[1])
     await phone.send_raw("Continue", wrong)
     first = await phone.receive()
     await phone.send_raw("Continue", wrong)

@@ -60,6 +60,17 @@ class _Live:
     session_id: str
     seen: float
 
+    def abort(self, hop_key: str) -> UssdRequest:
+        """The hop that ends this session in the store (``hop_key``: why)."""
+        return UssdRequest(
+            dialect=translate.DIALECT,
+            session_id=self.session_id,
+            msisdn=self.msisdn,
+            op=Op.ABORT,
+            text="",
+            hop_key=hop_key,
+        )
+
 
 class EuseConnector:
     """The gateway as an external USSD entity of one OsmoHLR."""
@@ -79,7 +90,7 @@ class EuseConnector:
         self.counters: LinkCounters = counters or NoCounters()
         self.clock = clock
         self.gsup = GsupLink(
-            link, on_message=self._message, on_lost=self._cut, counters=counters, clock=clock
+            link, on_message=self._message, on_lost=self._cut, counters=self.counters, clock=clock
         )
         self._sessions: dict[tuple[str, int], _Live] = {}
         self._locks = KeyedLocks()
@@ -113,16 +124,8 @@ class EuseConnector:
         if carried:
             log.warning("gsup_sessions_cut", sessions=len(carried))
         for live in carried:
-            request = UssdRequest(
-                dialect=translate.DIALECT,
-                session_id=live.session_id,
-                msisdn=live.msisdn,
-                op=Op.ABORT,
-                text="",
-                hop_key="link-lost",
-            )
             with contextlib.suppress(StoreError, GatewayBusy, BadRequest):
-                await self.engine.handle(request)
+                await self.engine.handle(live.abort("link-lost"))
 
     # --- a message ---------------------------------------------------------------------
 
@@ -207,7 +210,7 @@ class EuseConnector:
             )
         except ValueError:  # a screen the engine did not page to the channel: a menu bug
             log.error("gsup_reply_too_long", length=reply.length, encoding=str(reply.encoding))
-            invoke = live.pssr_invoke or translate.DEFAULT_PSSR_INVOKE
+            invoke = translate.final_invoke(live.pssr_invoke)
             out = translate.end_with_error(message, invoke, facility.ERROR_SYSTEM_FAILURE)
             self._sessions.pop(key, None)
         if out is not None:
@@ -235,22 +238,15 @@ class EuseConnector:
 
     async def _abort(self, key: tuple[str, int], live: _Live) -> None:
         self._sessions.pop(key, None)
-        request = UssdRequest(
-            dialect=translate.DIALECT,
-            session_id=live.session_id,
-            msisdn=live.msisdn,
-            op=Op.ABORT,
-            text="",
-            hop_key="refused",
-        )
-        await self._run(request)
+        await self._run(live.abort("refused"))
 
     def _refuse(self, message: GsupMessage, key: str) -> None:
         reply = self.engine.refusal(translate.DIALECT, key)
-        invoke = translate.DEFAULT_PSSR_INVOKE
+        carried = None
         with contextlib.suppress(PeerDecodeError):  # answer the invoke it carries, if read
             if message.ss_info:
-                invoke = facility.decode(message.ss_info).invoke_id or invoke
+                carried = facility.decode(message.ss_info).invoke_id
+        invoke = translate.final_invoke(carried)
         try:
             text = facility.fit(reply.text, self.link.max_ussd_octets)
             self._send(translate.end_with_text(message, invoke, text))
@@ -284,5 +280,9 @@ def _kind(message: GsupMessage) -> str:
 
 
 def _mask_imsi(imsi: str) -> str:
-    """An IMSI in a log line: its network (MCC+MNC) and last two digits."""
-    return imsi[:5] + "*" * max(len(imsi) - 7, 0) + imsi[-2:]
+    """An IMSI in a log line: its network (MCC+MNC) and last two digits, at least three
+    digits hidden (a shorter IMSI is all stars: its "network and last two" would be all of
+    it)."""
+    if len(imsi) < 10:
+        return "*" * len(imsi)
+    return imsi[:5] + "*" * (len(imsi) - 7) + imsi[-2:]

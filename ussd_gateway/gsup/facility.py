@@ -22,7 +22,7 @@ from pycrate_asn1dir import SS
 from pycrate_asn1rt.utils import Charpy
 from pycrate_mobile.TS23038 import encode_7b
 
-from sms.encoding import is_gsm7
+from sms.encoding import USSD_OCTETS, is_gsm7, measure
 from ussd_gateway.errors import PeerDecodeError
 from ussd_gateway.gsup.septets import unpack_gsm7
 
@@ -38,7 +38,7 @@ DCS_GSM7 = 0x0F
 """GSM 7-bit default alphabet, language unspecified (23.038 §5, group 0000)."""
 DCS_UCS2 = 0x48
 """General data coding, uncompressed, no class, UCS-2 (23.038 §5, group 01xx)."""
-MAX_USSD_OCTETS = 160
+MAX_USSD_OCTETS = USSD_OCTETS
 """MAP's maxUSSD-StringLength: 182 GSM-7 septets or 80 UCS-2 characters."""
 
 # MAP error codes (TS 29.002 §17.6.6) the connector answers with.
@@ -163,7 +163,10 @@ def encode_string(text: str) -> tuple[int, bytes]:
     """
     if not text:
         raise ValueError("an empty USSD-String")
-    dcs, data = encode_string_unchecked(text)
+    if is_gsm7(text):
+        dcs, data = DCS_GSM7, encode_7b(text)[0]
+    else:
+        dcs, data = DCS_UCS2, text.encode("utf-16-be")
     if len(data) > MAX_USSD_OCTETS:
         raise ValueError(f"{len(data)} octets: over one USSD-String")
     return dcs, data
@@ -174,23 +177,16 @@ def fit(text: str, octets: int) -> str:
     (``...`` in GSM-7, ``…`` in UCS-2). For the few texts the engine does not page (its
     one-screen refusals) on a channel that carries less than MAP's 160 octets: a cut text
     ends the session cleanly, where one too long would be refused by the HLR."""
-    if not text or len(encode_string_unchecked(text)[1]) <= octets:
+    if not text or measure(text).octets <= octets:
         return text
     ellipsis = "..." if is_gsm7(text) else "…"
     cut = text
-    while cut and len(encode_string_unchecked(cut + ellipsis)[1]) > octets:
+    while cut and measure(cut + ellipsis).octets > octets:  # counted, not packed
         cut = cut[:-1]
     space = cut.rfind(" ")
     if space > len(cut) - 16:  # a whole word less reads better than half a word more
         cut = cut[:space]
     return cut.rstrip() + ellipsis
-
-
-def encode_string_unchecked(text: str) -> tuple[int, bytes]:
-    """:func:`encode_string` without its length check."""
-    if is_gsm7(text):
-        return DCS_GSM7, encode_7b(text)[0]
-    return DCS_UCS2, text.encode("utf-16-be")
 
 
 def _ussd(text: str) -> tuple[str, dict[str, bytes]]:

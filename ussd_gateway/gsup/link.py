@@ -172,12 +172,10 @@ class GsupLink:
                     self._failed("closed by the HLR")
                 except (OSError, asyncio.IncompleteReadError, PeerDecodeError) as exc:
                     self._failed(type(exc).__name__)
-                except asyncio.CancelledError:
-                    # Shutting down: the sessions end here too (an id dies with the
-                    # process that gave it, so no other process could continue them).
-                    await self._drop(writer, cut=True)
-                    raise
-                await self._drop(writer, cut=True)
+                finally:
+                    # Shutting down (cancelled) too: the sessions end here (an id dies
+                    # with the process that gave it, so no other process could continue).
+                    await self._drop(writer)
                 if time.monotonic() - began > 2 * self.link.ping_seconds:
                     delay = self.link.reconnect_min  # it was up a while: start over
             pause = delay * random.uniform(0.8, 1.2)  # noqa: S311 - jitter, not secrecy
@@ -235,7 +233,7 @@ class GsupLink:
         self.counters.gsup_link("connected")
         log.info("gsup_connected", euse=self.identity)
 
-    async def _drop(self, writer: asyncio.StreamWriter, *, cut: bool) -> None:
+    async def _drop(self, writer: asyncio.StreamWriter) -> None:
         was_up = self._writer is writer
         self._writer = None
         writer.close()
@@ -245,7 +243,6 @@ class GsupLink:
             return
         self._up_since = None
         self._down_since = self.clock()
-        if cut:
-            self.counters.gsup_link("lost")
-            log.warning("gsup_link_lost", detail=self._detail)
-            await self.on_lost()
+        self.counters.gsup_link("lost")
+        log.warning("gsup_link_lost", detail=self._detail)
+        await self.on_lost()

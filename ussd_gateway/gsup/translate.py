@@ -127,12 +127,18 @@ def answer(
         return None
     number = request.number or 0
     if reply.ends or number >= MAX_HOP:
-        invoke = DEFAULT_PSSR_INVOKE if pssr_invoke is None else pssr_invoke
+        invoke = final_invoke(pssr_invoke)
         if not reply.ends:  # out of invoke ids: end where a prompt would follow
             return end_with_error(message, invoke, facility.ERROR_SYSTEM_FAILURE)
         return end_with_text(message, invoke, facility.fit(reply.text, octets))
     info = facility.invoke(number + 1, facility.USSR, facility.fit(reply.text, octets))
     return _ss(message, MessageType.PROC_SS_REQUEST, SessionState.CONTINUE, info)
+
+
+def final_invoke(pssr_invoke: int | None) -> int:
+    """The invoke id a final answer is for: the subscriber's processUnstructuredSS-Request's
+    (0 is one too), :data:`DEFAULT_PSSR_INVOKE` when it is not known."""
+    return DEFAULT_PSSR_INVOKE if pssr_invoke is None else pssr_invoke
 
 
 def end_with_text(message: GsupMessage, pssr_invoke: int, text: str) -> GsupMessage:

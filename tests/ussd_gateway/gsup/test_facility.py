@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pycrate_mobile.TS23038 import decode_7b, encode_7b
 
-from sms.encoding import is_gsm7
+from sms.encoding import is_gsm7, measure
 from ussd_gateway.errors import PeerDecodeError
 from ussd_gateway.gsup import facility
 from ussd_gateway.gsup.facility import Kind
@@ -101,7 +101,17 @@ def test_any_text_that_fits_round_trips(text: str) -> None:
     except ValueError:
         return  # over one USSD-String (an astral character costs two UCS-2 units)
     assert facility.decode(wire).text == text
-    assert facility.encode_string(text)[0] == (0x0F if is_gsm7(text) else 0x48)
+    dcs, data = facility.encode_string(text)
+    assert dcs == (0x0F if is_gsm7(text) else 0x48)
+    assert measure(text).octets == len(data)  # what fit() counts is what goes on the wire
+
+
+@given(gsm7_text | st.text(max_size=80))
+def test_a_fitted_text_fits(text: str) -> None:
+    """Cut or whole, a fitted text packs into the octets it was fitted to."""
+    for octets in (40, 112, 160):
+        fitted = facility.fit(text, octets)
+        assert not fitted or len(facility.encode_string(fitted)[1]) <= octets
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ messages handed over, a dropped link reported and made again, a silent one given
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 
 import pytest
@@ -56,6 +57,22 @@ async def _until(condition: object, seconds: float = 5.0) -> None:
             await asyncio.sleep(0.01)
 
 
+async def nothing(*_: object) -> None:
+    return None
+
+
+@contextlib.asynccontextmanager
+async def running(link: GsupLink) -> AsyncIterator[GsupLink]:
+    """``link.run()`` in a task for the block, cancelled after it."""
+    task = asyncio.create_task(link.run())
+    try:
+        yield link
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+
 async def test_identifies_hands_over_messages_and_comes_back(peer: tuple[Peer, int]) -> None:
     stand_in, port = peer
     received: list[bytes] = []
@@ -72,8 +89,7 @@ async def test_identifies_hands_over_messages_and_comes_back(peer: tuple[Peer, i
         on_message=on_message,
         on_lost=on_lost,
     )
-    task = asyncio.create_task(link.run())
-    try:
+    async with running(link):
         identity = await stand_in.frames.get()
         assert identity.stream == ipa.STREAM_CCM and b"EUSE-gw\x00" in identity.payload
         await _until(lambda: link.up)
@@ -85,48 +101,41 @@ async def test_identifies_hands_over_messages_and_comes_back(peer: tuple[Peer, i
         await _until(lambda: lost == [True])
         await _until(lambda: stand_in.connections == 2 and link.up)
         assert link.status()["up_since"] > 0
-    finally:
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
 
 
 async def test_a_silent_peer_is_given_up(peer: tuple[Peer, int]) -> None:
     """No PONG (nothing at all) for twice the ping interval: the link is made again."""
     stand_in, port = peer
     stand_in.answer_pings = False
-
-    async def nothing(*_: object) -> None:
-        return None
-
     link = GsupLink(
         Link("127.0.0.1", port, "gw", reconnect_min=0.05, reconnect_max=0.1, ping_seconds=0.1),
         on_message=nothing,
         on_lost=nothing,
     )
-    task = asyncio.create_task(link.run())
-    try:
+    async with running(link):
         await _until(lambda: stand_in.connections >= 2)
-    finally:
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
 
 
 async def test_nobody_listening_counts_failures() -> None:
-    async def nothing(*_: object) -> None:
-        return None
-
     link = GsupLink(
         Link("127.0.0.1", 9, "gw", reconnect_min=0.02, reconnect_max=0.05),
         on_message=nothing,
         on_lost=nothing,
     )
-    task = asyncio.create_task(link.run())
-    try:
+    async with running(link):
         await _until(lambda: link.status().get("failures", 0) >= 2)
         assert not link.up and not link.write(b"x")
-    finally:
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
+
+
+async def test_a_stop_while_up_ends_the_sessions_it_carried(peer: tuple[Peer, int]) -> None:
+    """Cancelled (the gateway stopping) with the link up: ``on_lost`` runs, as for a drop."""
+    _, port = peer
+    lost: list[bool] = []
+
+    async def on_lost() -> None:
+        lost.append(True)
+
+    link = GsupLink(Link("127.0.0.1", port, "gw"), on_message=nothing, on_lost=on_lost)
+    async with running(link):
+        await _until(lambda: link.up)
+    assert lost == [True] and not link.up

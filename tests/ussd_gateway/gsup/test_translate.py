@@ -110,3 +110,13 @@ def test_out_of_invoke_ids_the_session_ends() -> None:
     out = translate.answer(hop, translate.read(hop, "m", KEY).request, _reply("more?", False), 1)
     assert out is not None and out.session_state is SessionState.END
     assert facility.decode(out.ss_info or b"").error == facility.ERROR_SYSTEM_FAILURE
+
+
+def test_a_final_answer_is_for_the_subscriber_s_invoke_even_numbered_zero() -> None:
+    """Invoke id 0 is an invoke id: only an unknown one falls back to the handsets' 1."""
+    assert translate.final_invoke(0) == 0
+    assert translate.final_invoke(5) == 5
+    assert translate.final_invoke(None) == translate.DEFAULT_PSSR_INVOKE
+    hop = _msg(SessionState.CONTINUE, facility.result(2, facility.USSR, "1"))
+    out = translate.answer(hop, translate.read(hop, "m", KEY).request, _reply("Done.", True), 0)
+    assert out is not None and facility.decode(out.ss_info or b"").invoke_id == 0
