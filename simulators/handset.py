@@ -530,14 +530,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.print_usage(sys.stderr)
             print("ussd-handset: error: --via gsup takes --imsi, and no --script", file=sys.stderr)
             return EXIT_ERROR
-        if isinstance(sys.stdout, io.TextIOWrapper):
-            sys.stdout.reconfigure(errors="backslashreplace")
-        try:
-            return asyncio.run(_gsup(args))
-        except KeyboardInterrupt:
-            print()
-            return 130
-    if args.script is None and not args.msisdn:
+    elif args.script is None and not args.msisdn:
         parser.print_usage(sys.stderr)
         print("ussd-handset: error: --msisdn is required without --script", file=sys.stderr)
         return EXIT_ERROR
@@ -546,7 +539,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.reconfigure(errors="backslashreplace")
     secret = args.secret if args.secret is not None else os.environ.get(SECRET_ENV) or None
     try:
-        return asyncio.run(_amain(args, secret))
+        return asyncio.run(_gsup(args) if args.via == "gsup" else _amain(args, secret))
     except KeyboardInterrupt:
         print()
         return 130
