@@ -212,6 +212,11 @@ def _json_request(path: str, payload: dict[str, Any], secret: str | None) -> Htt
     return HttpRequest("POST", path, _headers("application/json; charset=utf-8", secret), body)
 
 
+def _form_request(path: str, form: dict[str, str], secret: str | None) -> HttpRequest:
+    body = urlencode(form).encode("ascii")
+    return HttpRequest("POST", path, _headers("application/x-www-form-urlencoded", secret), body)
+
+
 def _ok_json(status: int, body: bytes) -> dict[str, Any]:
     """The JSON object of a 200 reply, or the SimulatorError describing what came instead."""
     if status != 200:
@@ -291,12 +296,7 @@ class AfricasTalkingCodec:
                 "status": "Incomplete",
                 "hopsCount": str(state.hop),
             }
-            return HttpRequest(
-                "POST",
-                "/ussd/africastalking/events",
-                _headers("application/x-www-form-urlencoded", secret),
-                urlencode(event).encode("ascii"),
-            )
+            return _form_request("/ussd/africastalking/events", event, secret)
         # Cumulative: every input of the session so far, joined by "*".
         inputs = (*state.inputs, text) if op is Op.CONTINUE else ()
         form = {
@@ -306,13 +306,7 @@ class AfricasTalkingCodec:
             "networkCode": self.network_code,
             "text": "*".join(inputs),
         }
-        body = urlencode(form).encode("ascii")
-        return HttpRequest(
-            "POST",
-            "/ussd/africastalking",
-            _headers("application/x-www-form-urlencoded", secret),
-            body,
-        )
+        return _form_request("/ussd/africastalking", form, secret)
 
     def parse(self, state: HandsetState, status: int, content_type: str, body: bytes) -> Reply:
         if status != 200:

@@ -112,18 +112,24 @@ class Handset:
     async def send(self, text: str) -> Screen:
         if self.state is None:
             why = "the session has ended" if self.screen is not None else "nothing was dialled"
-            raise HandsetError(f"cannot send {text!r}: {why}")
+            # Not the text: it may be a PUK1 or a password, and the page shows this message.
+            raise HandsetError(f"cannot send: {why}")
         return await self._hop(self.state, Op.CONTINUE, text)
 
-    async def abort(self) -> None:
+    async def abort(self, *, keep_screen: bool = False) -> None:
+        """End the running session; with ``keep_screen`` the last screen stays on the
+        display once the abort succeeded (greyed in the web handset, as after Cancel)."""
         if self.state is None:
             raise HandsetError("cannot abort: no session is running")
+        shown_screen = self.screen
         state, self.state, self.screen, self.reply = self.state, None, None, None
         request = self.codec.request(state, Op.ABORT, secret=self._secret)
         if request is not None:
             shown = self._shown(state, Op.ABORT, "")
             status, _, body = await self._exchange(request, Op.ABORT, shown)
             check_abort_reply(status, body)
+        if keep_screen:
+            self.screen = shown_screen
 
     @property
     def asks_for_secret(self) -> bool:
@@ -226,7 +232,8 @@ SECRET_WORDS = re.compile(r"PUK|PIN|парол|passw|код|code", re.IGNORECASE
 code). The replies do not say which input is secret, so the handset judges by the text,
 and rather masks one input too many than one too few."""
 _OPTION_LINE = re.compile(r"^\s*\d+[.)]\s")
-_TRACED_HEADERS = {"authorization", "content-type"}
+TRACED_HEADERS = frozenset({"authorization", "content-type"})
+"""The reply headers ``--trace`` and the web timeline show (a request's are all shown)."""
 
 
 def asks_for_secret(screen: Screen) -> bool:
@@ -242,10 +249,16 @@ def _traced(headers: Sequence[tuple[str, str]], body: bytes, *, request: bool = 
     """A request's or reply's headers that matter and its body, as trace lines."""
     lines = []
     for name, value in headers:
-        if request or name.lower() in _TRACED_HEADERS:
+        if request or name.lower() in TRACED_HEADERS:
             if name.lower() == "authorization":
                 value = f"{value.partition(' ')[0]} {HIDDEN}"
             lines.append(f"  {name}: {value}")
+    lines.extend(f"  {line}" for line in body_text(headers, body).split("\n"))
+    return lines
+
+
+def body_text(headers: Sequence[tuple[str, str]], body: bytes) -> str:
+    """A body as text; a form decoded (``text=2*<hidden>``, not ``text=2%2A%3Chidden%3E``)."""
     text = body.decode("utf-8", errors="replace")
     if any(
         v.startswith("application/x-www-form-urlencoded")
@@ -253,8 +266,7 @@ def _traced(headers: Sequence[tuple[str, str]], body: bytes, *, request: bool = 
         if n.lower() == "content-type"
     ):
         text = "&".join(f"{k}={v}" for k, v in parse_qsl(text, keep_blank_values=True))
-    lines.extend(f"  {line}" for line in text.split("\n"))
-    return lines
+    return text
 
 
 # --- showing screens -----------------------------------------------------------------------
@@ -349,7 +361,7 @@ async def run_script(
             "  actual screen:",
             *indented(exc.screen),
         )
-        await _abandon(handset)
+        await abandon(handset)
         return EXIT_MISMATCH
     except (HandsetError, ScriptError, SimulatorError) as exc:
         say(f"ERROR step {step.number if step else '(end)'}: {exc}")
@@ -360,12 +372,13 @@ async def run_script(
     return EXIT_OK
 
 
-async def _abandon(handset: Handset) -> None:
-    """Best-effort abort after a failure, so the gateway is not left holding the session."""
+async def abandon(handset: Handset) -> None:
+    """Best-effort abort after a failure, so the gateway is not left holding the session;
+    the failing screen stays on the display (the web handset's replay shows it)."""
     if handset.running:
         # The failure already reported matters more than an error in this courtesy.
         with contextlib.suppress(SimulatorError):
-            await handset.abort()
+            await handset.abort(keep_screen=True)
 
 
 # --- interactive ---------------------------------------------------------------------------
@@ -517,14 +530,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.print_usage(sys.stderr)
             print("ussd-handset: error: --via gsup takes --imsi, and no --script", file=sys.stderr)
             return EXIT_ERROR
-        if isinstance(sys.stdout, io.TextIOWrapper):
-            sys.stdout.reconfigure(errors="backslashreplace")
-        try:
-            return asyncio.run(_gsup(args))
-        except KeyboardInterrupt:
-            print()
-            return 130
-    if args.script is None and not args.msisdn:
+    elif args.script is None and not args.msisdn:
         parser.print_usage(sys.stderr)
         print("ussd-handset: error: --msisdn is required without --script", file=sys.stderr)
         return EXIT_ERROR
@@ -533,7 +539,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.reconfigure(errors="backslashreplace")
     secret = args.secret if args.secret is not None else os.environ.get(SECRET_ENV) or None
     try:
-        return asyncio.run(_amain(args, secret))
+        return asyncio.run(_gsup(args) if args.via == "gsup" else _amain(args, secret))
     except KeyboardInterrupt:
         print()
         return 130

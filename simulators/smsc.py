@@ -20,8 +20,8 @@ which Kannel would send back to the subscriber as an SMS. The token comes from
 This is a simulator: it prints and records message texts, one-time codes included. It
 talks to the gateway over HTTP only and imports nothing of it.
 
-Over 300 lines: a fake SMSC speaking Kannel's sendsms and Jasmin's HTTP API, its
-delivery reports and the JSON-lines record testers read.
+Over 300 lines: a fake SMSC speaking Kannel's sendsms and get-url, its delivery reports
+and the JSON-lines record testers read.
 """
 
 from __future__ import annotations

@@ -18,8 +18,7 @@ async def inbox(http: aiohttp.ClientSession, smsc_url: str | None, msisdn: str) 
     """The SMS the SMSC simulator took for ``msisdn``, newest first."""
     if not smsc_url:
         return {"available": False, "message": "no SMSC simulator given (--smsc URL)"}
-    found = await _read(http, smsc_url.rstrip("/") + "/messages", {"to": msisdn}, "messages")
-    return found
+    return await _read(http, smsc_url.rstrip("/") + "/messages", {"to": msisdn}, "messages")
 
 
 async def mailbox(http: aiohttp.ClientSession, mailbox_url: str | None) -> dict[str, Any]:

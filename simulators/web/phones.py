@@ -25,7 +25,7 @@ from simulators.web.timeline import Timeline
 
 NAV_MORE, NAV_BACK = "98", "00"
 """The keys the gateway reserves on a long menu's pages (README, menus/common.yaml)."""
-_NAV_LINE = re.compile(r"^(98|00)\. ", re.MULTILINE)
+_NAV_LINE = re.compile(rf"^({NAV_MORE}|{NAV_BACK})\. ", re.MULTILINE)
 MAX_PHONES = 32
 """Phones the server keeps (two per open page); the oldest goes first."""
 
@@ -102,12 +102,11 @@ class Phone:
         """Cancel: the session is aborted; the last screen stays on the display."""
         if not self.handset.running:
             raise HandsetError("no session is running")
-        shown = self.handset.screen
-        await self._act(self.handset.abort())
+        # The display keeps the screen, greyed, until the next dial.
+        await self._act(self.handset.abort(keep_screen=True))
         self.recorder.add("abort", "", None)
         if not self.error:
             self.timeline.settle("aborted")
-            self.handset.screen = shown  # the display keeps it, greyed, until the next dial
 
     async def end(self) -> None:
         """The red key: abort a running session, clear the display."""
@@ -161,8 +160,8 @@ class Phone:
                 "length": screen.length,
                 "limit": screen.limit,
                 "fits": screen.fits,
-                "more": bool(re.search(r"^98\. ", screen.text, re.MULTILINE)),
-                "back": bool(re.search(r"^00\. ", screen.text, re.MULTILINE)),
+                "more": _offers(screen, NAV_MORE),
+                "back": _offers(screen, NAV_BACK),
             }
         return {
             "id": self.id,
@@ -179,6 +178,11 @@ class Phone:
 
 def _outcome(screen: Screen) -> str:
     return "end" if screen.ends else "continue"
+
+
+def _offers(screen: Screen, key: str) -> bool:
+    """Whether ``screen`` has the navigation line ``key`` (``98. Далее``)."""
+    return any(m.group(1) == key for m in _NAV_LINE.finditer(screen.text))
 
 
 def _next_page(page: int, before: Screen | None, sent: str, after: Screen) -> int:

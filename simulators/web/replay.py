@@ -8,12 +8,11 @@ session is abandoned, and a session still running after the last step is aborted
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
 from simulators.dialects import Screen, SimulatorError
-from simulators.handset import HIDDEN, Handset, HandsetError, asks_for_secret
+from simulators.handset import HIDDEN, Handset, HandsetError, abandon, asks_for_secret
 from simulators.scenario import Mismatch, Script, ScriptError, Step, run_step
 
 
@@ -71,39 +70,28 @@ class Replay:
             raise HandsetError(f"the script has finished: {self.verdict}")
         step = self.script.steps[self.next_index]
         self.next_index += 1
-        secret = step.action == "send" and handset.asks_for_secret
-        screens: list[Screen] = []
+        # Hidden if the listing hid it too: a result must not show what the list did not.
+        secret = step.action == "send" and (
+            handset.asks_for_secret or step.number in likely_secret_sends(self.script)
+        )
         result: dict[str, Any] = {"number": step.number, "step": shown_step(step, secret=secret)}
         try:
-            await run_step(handset, step, screens.append)
+            # The phone's view shows the screens: nothing to do as each arrives.
+            await run_step(handset, step, lambda screen: None)
         except Mismatch as exc:
             result |= {"status": "fail", "expected": exc.expected, "actual": exc.screen.text}
             self.verdict = f"FAIL step {step.number}"
-            await _abandon(handset)
+            await abandon(handset)
         except (HandsetError, ScriptError, SimulatorError) as exc:
             result |= {"status": "error", "message": str(exc)}
             self.verdict = f"ERROR step {step.number}"
-            await _abandon(handset)
+            await abandon(handset)
         else:
             result["status"] = "pass"
             if self.next_index == len(self.script.steps):
                 if handset.running:
                     # As the terminal runner: leave no session open on the gateway.
-                    await _abort_keeping_screen(handset)
+                    await handset.abort(keep_screen=True)
                 self.verdict = f"PASS ({len(self.script.steps)} steps, {handset.codec.dialect})"
         self.results.append(result)
         return result
-
-
-async def _abandon(handset: Handset) -> None:
-    if handset.running:
-        # The failure already reported matters more than an error in this courtesy.
-        with contextlib.suppress(SimulatorError):
-            await _abort_keeping_screen(handset)
-
-
-async def _abort_keeping_screen(handset: Handset) -> None:
-    """Abort, the last screen left on the display (greyed, as after Cancel)."""
-    shown = handset.screen
-    await handset.abort()
-    handset.screen = shown

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import time
 from typing import Any
-from urllib.parse import parse_qsl
 
 from simulators.dialects import Op
-from simulators.handset import Exchange
+from simulators.handset import TRACED_HEADERS, Exchange, body_text
 
 KEPT_HOPS = 200
 """Hops a phone's timeline keeps (newest last)."""
-_SHOWN_HEADERS = {"authorization", "content-type"}
 
 
 class Timeline:
@@ -38,12 +36,12 @@ class Timeline:
                     "method": request.method,
                     "url": exchange.url,
                     "headers": [list(h) for h in request.headers],
-                    "body": _body_text(request.headers, request.body),
+                    "body": body_text(request.headers, request.body),
                 },
                 "reply": {
                     "status": exchange.status,
                     "reason": exchange.reason,
-                    "headers": [[k, v] for k, v in exchange.headers if k.lower() in _SHOWN_HEADERS],
+                    "headers": [[k, v] for k, v in exchange.headers if k.lower() in TRACED_HEADERS],
                     "body": exchange.body.decode("utf-8", errors="replace"),
                 },
                 "ms": round(exchange.seconds * 1000, 1),
@@ -57,22 +55,7 @@ class Timeline:
         if self.entries and not self.entries[-1]["outcome"]:
             self.entries[-1]["outcome"] = outcome
 
-    def clear(self) -> None:
-        self.entries.clear()
-
 
 def _aborted(exchange: Exchange) -> str:
     """An abort's reply has no screen to judge by: it is ``aborted`` once it succeeded."""
     return "aborted" if exchange.op is Op.ABORT and 200 <= exchange.status < 300 else ""
-
-
-def _body_text(headers: tuple[tuple[str, str], ...], body: bytes) -> str:
-    """The body as text; a form decoded (``text=2*<hidden>``, not ``text=2%2A%3Chidden%3E``)."""
-    text = body.decode("utf-8", errors="replace")
-    form = any(
-        n.lower() == "content-type" and v.startswith("application/x-www-form-urlencoded")
-        for n, v in headers
-    )
-    if form:
-        return "&".join(f"{k}={v}" for k, v in parse_qsl(text, keep_blank_values=True))
-    return text

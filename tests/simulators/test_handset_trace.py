@@ -66,10 +66,14 @@ async def test_the_trace_shows_requests_and_replies_without_secrets(
         assert '"2"' in shown
 
 
-async def test_no_trace_no_output(gateway: TestServer, http: aiohttp.ClientSession) -> None:
+async def test_no_trace_no_output(
+    gateway: TestServer, http: aiohttp.ClientSession, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without ``trace`` the handset prints nothing, neither on stdout nor on stderr."""
     phone = Handset(http, url=str(gateway.make_url("")), msisdn=CLOSED_SELF.msisdn,
                     secret=SECRETS["native"])  # fmt: skip
-    await _reopen(phone)  # nothing to print to, nothing printed (and nothing fails)
+    await _reopen(phone)
+    assert capsys.readouterr() == ("", "")
 
 
 async def test_a_secret_typed_is_dropped_from_the_line_history(

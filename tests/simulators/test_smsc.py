@@ -10,6 +10,7 @@ import os
 import signal
 import sys
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import aiohttp
@@ -100,6 +101,26 @@ def test_dlr_url_escapes() -> None:
     )
 
 
+@asynccontextmanager
+async def serving(app: web.Application) -> AsyncIterator[str]:
+    """``app`` on a free loopback port; its base URL."""
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    host, port = runner.addresses[0][:2]
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        await runner.cleanup()
+
+
+def mo_endpoint(handler: web.RequestHandler) -> web.Application:
+    """A stand-in for the gateway's ``GET /sms/mo``."""
+    app = web.Application()
+    app.router.add_get("/sms/mo", handler)
+    return app
+
+
 @pytest.fixture
 async def dlr_endpoint(store: SqliteStore, clock: FakeClock) -> AsyncIterator[str]:
     """The gateway's ``/sms/dlr`` alone on a loopback port."""
@@ -107,13 +128,8 @@ async def dlr_endpoint(store: SqliteStore, clock: FakeClock) -> AsyncIterator[st
     app[SETTINGS] = Settings(sms=SmsSettings(mo_secret=Secret(TOKEN)))
     app[STORE] = store
     add_dlr_routes(app, clock=clock)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    yield f"http://{host}:{port}/sms/dlr"
-    await runner.cleanup()
+    async with serving(app) as url:
+        yield url + "/sms/dlr"
 
 
 async def test_outbox_to_smsc_to_delivery_report(
@@ -148,19 +164,10 @@ async def test_send_mo_speaks_kannel_get_url(http: aiohttp.ClientSession) -> Non
         seen.append(dict(request.query))
         return web.Response(text="Ваш код: 654321")
 
-    app = web.Application()
-    app.router.add_get("/sms/mo", mo)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    try:
+    async with serving(mo_endpoint(mo)) as gateway:
         status, body = await send_mo(
-            http, f"http://{host}:{port}/", sender="+375291112233", text="КОД", token=TOKEN
+            http, gateway + "/", sender="+375291112233", text="КОД", token=TOKEN
         )
-    finally:
-        await runner.cleanup()
     assert (status, body) == (200, "Ваш код: 654321")
     (query,) = seen
     assert {k: query[k] for k in ("from", "to", "text", "coding", "charset", "token")} == {
@@ -225,16 +232,8 @@ async def test_console_script_mo_prints_the_reply(tmp_path: Path) -> None:
             return web.Response(status=401, text="no")
         return web.Response(text="Помощь: *141*0#")
 
-    app = web.Application()
-    app.router.add_get("/sms/mo", mo)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    gateway = f"http://{host}:{port}"
     env = {**os.environ, "USSD_GATEWAY_SMS_MO_SECRET": TOKEN}
-    try:
+    async with serving(mo_endpoint(mo)) as gateway:
         ok = await asyncio.create_subprocess_exec(
             *_command(),
             "mo",
@@ -262,8 +261,6 @@ async def test_console_script_mo_prints_the_reply(tmp_path: Path) -> None:
             env=env,
         )
         _, err = await asyncio.wait_for(refused.communicate(), 15)
-    finally:
-        await runner.cleanup()
     assert (ok.returncode, out.decode().strip()) == (0, "Помощь: *141*0#")
     assert seen[0]["text"] == "ПОМОЩЬ мне" and seen[0]["from"] == "+375291112233"
     assert refused.returncode == 1 and b"HTTP 401" in err

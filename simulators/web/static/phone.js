@@ -162,7 +162,7 @@ export class Phone {
         text.append(row);
       }
       const encoding = this.$(".encoding");
-      encoding.textContent = `${screen.encoding === "ucs2" ? "UCS-2" : "GSM-7"} ${screen.length}/${screen.limit}`;
+      encoding.textContent = screen.label.replace(/^\[|\]$/g, ""); // the server's, as the terminal's status line
       encoding.classList.toggle("over", !screen.fits);
       if (!screen.fits) encoding.textContent += ` · ${screen.length - screen.limit} over the limit!`;
     } else {

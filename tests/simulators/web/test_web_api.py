@@ -4,6 +4,7 @@ masked in the timeline and the recording on every dialect, the demo list kept cu
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,23 +22,31 @@ from simulators.web.subscribers import DEMO_SUBSCRIBERS
 from ussd_gateway.process.demo import DEMO_SUBSCRIBERS as GATEWAY_DEMO
 
 
+@asynccontextmanager
+async def serving(link: GatewayLink, scripts: Path) -> AsyncIterator[TestServer]:
+    """ussd-handset web in process on ``link``, saving scripts to ``scripts``."""
+    server = TestServer(create_app(WebConfig(link, scripts)), host="127.0.0.1")
+    await server.start_server()
+    try:
+        yield server
+    finally:
+        await server.close()
+
+
 @pytest.fixture
 async def web(gateway: TestServer, tmp_path: Path) -> AsyncIterator[TestServer]:
     """ussd-handset web in process, on the real gateway (in process too), every secret set."""
     link = GatewayLink(str(gateway.make_url("")).rstrip("/"), dict(SECRETS))
-    server = TestServer(create_app(WebConfig(link, tmp_path / "scripts")), host="127.0.0.1")
-    await server.start_server()
-    yield server
-    await server.close()
+    async with serving(link, tmp_path / "scripts") as server:
+        yield server
 
 
 async def call(
     http: aiohttp.ClientSession, web: TestServer, method: str, path: str, body: Any = None,
     *, raw: bytes | None = None,
 ) -> tuple[int, Any]:
-    data = raw if raw is not None else None
     async with http.request(method, web.make_url(path), json=body if raw is None else None,
-                            data=data) as r:
+                            data=raw) as r:
         return r.status, await r.json()
 
 
@@ -184,14 +193,10 @@ async def test_the_gateways_refusal_is_shown_on_the_phone_and_in_the_timeline(
     """A wrong caller secret: the gateway's 401 is the phone's error and the hop's outcome,
     the page's own request still succeeds (the phone works; the gateway said no)."""
     link = GatewayLink(str(gateway.make_url("")).rstrip("/"), {"native": "not-the-secret"})
-    web = TestServer(create_app(WebConfig(link, tmp_path)), host="127.0.0.1")
-    await web.start_server()
-    try:
+    async with serving(link, tmp_path) as web:
         base = f"/api/phones/{await phone(http, web, OPEN_RU.msisdn, 'native')}"
         status, view = await call(http, web, "POST", f"{base}/dial", {"code": "*141*3*6#"})
         _, timeline = await call(http, web, "GET", f"{base}/timeline")
-    finally:
-        await web.close()
     assert status == 200 and view["error"].startswith("HTTP 401") and not view["running"]
     (hop,) = timeline["hops"]
     assert hop["reply"]["status"] == 401 and hop["outcome"].startswith("HTTP 401")
@@ -204,13 +209,30 @@ async def test_an_unreachable_gateway_is_said_so(
     from simulators.process import free_port
 
     link = GatewayLink(f"http://127.0.0.1:{free_port()}", {}, timeout=2)
-    web = TestServer(create_app(WebConfig(link, tmp_path)), host="127.0.0.1")
-    await web.start_server()
-    try:
+    async with serving(link, tmp_path) as web:
         base = f"/api/phones/{await phone(http, web, OPEN_RU.msisdn, 'native')}"
         status, view = await call(http, web, "POST", f"{base}/dial", {"code": "*141*3*6#"})
         _, inbox = await call(http, web, "GET", f"{base}/inbox")
-    finally:
-        await web.close()
     assert status == 200 and view["error"].startswith("cannot reach")
     assert inbox == {"available": False, "message": "no SMSC simulator given (--smsc URL)"}
+
+
+async def test_a_replayed_secret_after_the_end_stays_hidden(
+    http: aiohttp.ClientSession, web: TestServer
+) -> None:
+    """A script that expects a PUK1 prompt where the session has in fact ended: its PUK1
+    is hidden in the list, in the step's result and in the error saying why it failed."""
+    base = f"/api/phones/{await phone(http, web, OPEN_RU.msisdn, 'native')}"
+    script = (
+        'steps:\n  - dial: "*141*3*6#"\n  - send: "1"\n  - send: "1"\n'
+        '  - expect: "PUK1|."\n'  # matches the END screen; the listing reads a PUK1 prompt
+        f'  - send: "{OPEN_RU.puk}"\n'
+    )
+    status, loaded = await call(http, web, "POST", f"{base}/replay", {"yaml": script})
+    assert status == 200 and loaded["steps"][-1]["step"] == "send <hidden>"
+    results = [await call(http, web, "POST", f"{base}/replay/step") for _ in range(5)]
+    _, last = results[-1]
+    assert last["verdict"] == "ERROR step 5", results
+    assert last["result"]["message"] == "cannot send: the session has ended"
+    assert last["result"]["step"] == "send <hidden>"
+    assert OPEN_RU.puk not in str(results) + str(loaded)
